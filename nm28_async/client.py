@@ -1,0 +1,309 @@
+"""MqttClient: one of the module's six MQTT client indexes, with its own message queue."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import (
+    CloseError,
+    ConnectError,
+    CtwingVersionError,
+    DisconnectError,
+    Nm28Error,
+    OpenError,
+    PublishError,
+    SubscribeError,
+    UnsubscribeError,
+)
+from .protocol import commands, limits
+from .protocol.commands import Command
+from .protocol.events import MqttRecv, ResultLine
+from .protocol.results import int_fields
+from .queues import MessageQueue
+
+if TYPE_CHECKING:
+    from .modem import Modem
+
+log = logging.getLogger("nm28_async")
+
+Message = MqttRecv
+"""A received message: `.client_index`, `.packet_id`, `.topic` (str), `.payload` (bytes)."""
+
+DEFAULT_PKT_TIMEOUT = 10
+DEFAULT_RETRIES = 3
+
+
+class ClientState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    CONNECTED = "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """A last will: published by the broker when this client's link drops."""
+
+    topic: str
+    message: str = ""
+    qos: int = 0
+    retain: bool = False
+
+
+class MqttClient:
+    """One client index. Obtain it with `modem.client(index)`; never construct it directly."""
+
+    def __init__(self, modem: Modem, index: int, queue: MessageQueue[Message]) -> None:
+        self._modem = modem
+        self.index = index
+        self._queue = queue
+        self._state = ClientState.CLOSED
+        self._next_msg_id = 1
+        self._msg_ids_in_flight: set[int] = set()
+        self._pkt_timeout = DEFAULT_PKT_TIMEOUT
+        self._retries = DEFAULT_RETRIES
+        self._timeout_notice = False
+        self._payload_in_urc = True
+        self._length_field = True
+        self.subscriptions: dict[str, int] = {}
+        """Topic filters subscribed through this object, with their granted QoS."""
+
+    def __repr__(self) -> str:
+        return f"<MqttClient {self.index} {self._state.value}>"
+
+    @property
+    def state(self) -> ClientState:
+        return self._state
+
+    @property
+    def dropped_messages(self) -> int:
+        """Messages discarded because the queue was full (see `Overflow`)."""
+        return self._queue.dropped
+
+    @property
+    def queued_messages(self) -> int:
+        return len(self._queue)
+
+    # --- configuration ----------------------------------------------------------------------
+
+    async def configure(
+        self,
+        *,
+        version: int | None = None,
+        pdpcid: int | None = None,
+        ssl: bool | None = None,
+        ssl_ctx: int = 0,
+        keepalive: int | None = None,
+        clean_session: bool | None = None,
+        pkt_timeout: int | None = None,
+        retries: int | None = None,
+        timeout_notice: bool | None = None,
+        will: Will | bool | None = False,
+        payload_in_urc: bool | None = None,
+        length_field: bool | None = None,
+        cached: bool | None = None,
+    ) -> None:
+        """Send `AT+MQTTCFG` for each setting given, and only those.
+
+        `will=None` clears the will; the default (False) leaves it untouched. Every argument is
+        validated before the first command is written.
+        """
+        i = self.index
+        batch: list[Command] = []
+        if version is not None:
+            batch.append(commands.cfg_version(i, version))
+        if pdpcid is not None:
+            batch.append(commands.cfg_pdpcid(i, pdpcid))
+        if ssl is not None:
+            batch.append(commands.cfg_ssl(i, ssl, ssl_ctx))
+        if keepalive is not None:
+            batch.append(commands.cfg_keepalive(i, keepalive))
+        if clean_session is not None:
+            batch.append(commands.cfg_session(i, clean_session))
+        timing = (
+            self._pkt_timeout if pkt_timeout is None else pkt_timeout,
+            self._retries if retries is None else retries,
+            self._timeout_notice if timeout_notice is None else timeout_notice,
+        )
+        if (pkt_timeout, retries, timeout_notice) != (None, None, None):
+            batch.append(commands.cfg_timeout(i, *timing))
+        if will is not False:
+            if will is True:
+                raise ValueError("will must be a Will, None (clear) or left out")
+            batch.append(
+                commands.cfg_will(i, None)
+                if will is None
+                else commands.cfg_will(i, will.topic, will.message, will.qos, will.retain)
+            )
+        receive = (
+            self._payload_in_urc if payload_in_urc is None else payload_in_urc,
+            self._length_field if length_field is None else length_field,
+        )
+        if (payload_in_urc, length_field) != (None, None):
+            batch.append(commands.cfg_recv_mode(i, *receive))
+        if cached is not None:
+            batch.append(commands.cfg_cached(i, cached))
+        for command in batch:
+            await self._modem.execute(command)
+        self._pkt_timeout, self._retries, self._timeout_notice = timing
+        if (payload_in_urc, length_field) != (None, None):
+            self._payload_in_urc, self._length_field = receive
+            self._modem.set_length_field(i, receive[1])
+
+    # --- network and session ----------------------------------------------------------------
+
+    async def open(self, host: str, port: int) -> None:
+        """Open the client's network connection (`AT+MQTTOPEN`); OpenError carries the result."""
+        result = await self._result(commands.open_network(self.index, host, port))
+        code = int_fields(result)[1]
+        if code != 0:
+            raise OpenError(self.index, code)
+        self._state = ClientState.OPEN
+
+    async def close(self) -> None:
+        """Close the network connection (`AT+MQTTCLOSE`)."""
+        result = await self._result(commands.close_network(self.index))
+        code = int_fields(result)[1]
+        if code != 0:
+            raise CloseError(self.index, code)
+        self._state = ClientState.CLOSED
+        self.subscriptions.clear()
+
+    async def connect(self, client_id: str, username: str = "", password: str = "") -> None:
+        """MQTT CONNECT (`AT+MQTTCONN`); ConnectError carries the result and CONNACK ret_code."""
+        result = await self._result(commands.connect(self.index, client_id, username, password))
+        fields = int_fields(result)
+        code, ret_code = fields[1], fields[2]
+        if code != 0 or ret_code != 0:
+            raise ConnectError(self.index, code, ret_code)
+        self._state = ClientState.CONNECTED
+
+    async def disconnect(self) -> None:
+        """MQTT DISCONNECT (`AT+MQTTDISC`)."""
+        result = await self._result(commands.disconnect(self.index))
+        code = int_fields(result)[1]
+        if code != 0:
+            raise DisconnectError(self.index, code)
+        self._state = ClientState.OPEN
+
+    # --- subscriptions and publishing -------------------------------------------------------
+
+    async def subscribe(self, topic: str, qos: int = 0) -> int:
+        """Subscribe; returns the QoS the broker granted."""
+        with self._msg_id() as msg_id:
+            result = await self._result(commands.subscribe(self.index, msg_id, topic, qos))
+        fields = int_fields(result)
+        if fields[2] != 0:
+            raise SubscribeError(self.index, fields[2])
+        granted = fields[3] if len(fields) > 3 else qos
+        if granted not in limits.QOS_LEVELS:
+            raise SubscribeError(self.index, granted)
+        self.subscriptions[topic] = granted
+        return granted
+
+    async def unsubscribe(self, topic: str) -> None:
+        with self._msg_id() as msg_id:
+            result = await self._result(commands.unsubscribe(self.index, msg_id, topic))
+        code = int_fields(result)[2]
+        if code != 0:
+            raise UnsubscribeError(self.index, code)
+        self.subscriptions.pop(topic, None)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes | bytearray | memoryview | str,
+        qos: int = 0,
+        retain: bool = False,
+        *,
+        publish_type: int = 0,
+        ctrl_z: bool = True,
+    ) -> int:
+        """Publish (`AT+MQTTPUBEX`); returns the msgID used. str payloads are sent as UTF-8.
+
+        `publish_type` 1/2 send OneNet data points (payload must be their JSON).
+        """
+        with self._msg_id() as msg_id:
+            command = commands.publish(
+                self.index, msg_id, topic, payload,
+                qos=qos, retain=retain, publish_type=publish_type, ctrl_z=ctrl_z,
+            )
+            result = await self._result(command)
+        for code in int_fields(result)[2:4]:
+            if code != 0:
+                raise PublishError(self.index, code)
+        return msg_id
+
+    async def post_ctwing_version(self) -> None:
+        """`AT+CTWINGPOSTVER`: report firmware version to CTWing, subscribe to upgrades."""
+        result = await self._result(commands.ctwing_post_version(self.index))
+        code = int_fields(result)[0]
+        if code != 0:
+            raise CtwingVersionError(self.index, code)
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """Iterate received messages. Ends when the modem closes; raises if the port is lost."""
+        queue = self._queue
+        while True:
+            try:
+                message = await queue.get()
+            except StopAsyncIteration:
+                return
+            yield message
+
+    # --- engine hooks -----------------------------------------------------------------------
+
+    def deliver(self, message: Message) -> None:
+        self._queue.put_nowait(message)
+
+    def end(self, error: Nm28Error | None) -> None:
+        self._queue.close(error)
+
+    def reset_state(self) -> None:
+        """The module forgot this client (reboot): back to closed."""
+        self._state = ClientState.CLOSED
+
+    async def _result(self, command: Command) -> ResultLine:
+        _, result = await self._modem.execute(
+            command, result_timeout=self._modem.result_timeout or self._default_result_timeout()
+        )
+        assert result is not None
+        return result
+
+    def _default_result_timeout(self) -> float:
+        """Long enough for the module's own retransmissions to run out."""
+        return self._pkt_timeout * (self._retries + 1) + self._modem.command_timeout
+
+    def _msg_id(self) -> _MsgId:
+        return _MsgId(self)
+
+    def allocate_msg_id(self) -> int:
+        """The next message id (1..65535) not in flight on this client."""
+        for _ in range(len(limits.MSG_IDS)):
+            msg_id = self._next_msg_id
+            self._next_msg_id = msg_id + 1 if msg_id < limits.MSG_IDS.stop - 1 else 1
+            if msg_id not in self._msg_ids_in_flight:
+                self._msg_ids_in_flight.add(msg_id)
+                return msg_id
+        raise Nm28Error("all 65535 message ids are in flight")
+
+    def release_msg_id(self, msg_id: int) -> None:
+        self._msg_ids_in_flight.discard(msg_id)
+
+
+class _MsgId:
+    """Holds a message id for the duration of one command."""
+
+    def __init__(self, client: MqttClient) -> None:
+        self._client = client
+        self._msg_id = 0
+
+    def __enter__(self) -> int:
+        self._msg_id = self._client.allocate_msg_id()
+        return self._msg_id
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.release_msg_id(self._msg_id)

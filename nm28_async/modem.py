@@ -1,0 +1,401 @@
+"""Modem: owns the port, the reader task, the AT channel lock, and routes what the module says."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from anyio.abc import TaskStatus
+
+from .channel import InFlight, ResultWaiter, command_name
+from .client import MqttClient
+from .errors import (
+    CommandError,
+    ModemClosedError,
+    ModuleRebootedError,
+    Nm28Error,
+    Nm28TimeoutError,
+    PortLostError,
+)
+from .protocol import commands, limits
+from .protocol.commands import Command, ResultKey
+from .protocol.events import Echo, Event, Final, Garbage, MqttRecv, Prompt, ResultLine, TextLine
+from .protocol.parser import Parser
+from .protocol.redact import redact
+from .protocol.results import ClientConfig, is_progress, parse_config_block, result_key
+from .queues import MessageQueue, Overflow
+from .transport import open_stream
+
+log = logging.getLogger("nm28_async")
+wire = logging.getLogger("nm28_async.wire")
+
+Urc = ResultLine | TextLine | MqttRecv
+"""What `Modem.urcs()` yields: lines no command claimed, and payload-less receive notices."""
+
+DEFAULT_REBOOT_BANNERS = frozenset({"RDY", "+PBREADY", "START", "^BOOT", "+SYSSTART"})
+_QUIET_AFTER_PROBE = 0.2
+
+
+class Modem:
+    """One NM28 on one port. Create it with `Modem.open(...)` in an `async with`."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        port: str,
+        command_timeout: float,
+        result_timeout: float | None,
+        queue_size: int,
+        overflow: Overflow,
+        reboot_banners: frozenset[str] = DEFAULT_REBOOT_BANNERS,
+    ) -> None:
+        if command_timeout <= 0:
+            raise ValueError(f"command_timeout must be positive, got {command_timeout}")
+        self.port = port
+        self.command_timeout = command_timeout
+        self.result_timeout = result_timeout
+        self.reboot_banners = reboot_banners
+        self._reader = reader
+        self._writer = writer
+        self._parser = Parser()
+        self._channel = asyncio.Lock()
+        self._in_flight: InFlight | None = None
+        self._waiters: dict[ResultKey, ResultWaiter] = {}
+        self._owed_finals = 0
+        self._error: Nm28Error | None = None
+        self._urcs: MessageQueue[Urc] = MessageQueue(queue_size, Overflow.DROP_OLDEST)
+        self._clients = tuple(
+            MqttClient(self, index, MessageQueue(queue_size, overflow))
+            for index in limits.CLIENT_INDEXES
+        )
+        self.garbage_count = 0
+        self.reboots = 0
+
+    def __repr__(self) -> str:
+        state = "open" if self._error is None else f"closed ({type(self._error).__name__})"
+        return f"<Modem {self.port} {state}>"
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        port: str,
+        *,
+        baudrate: int = 115200,
+        command_timeout: float = 5.0,
+        result_timeout: float | None = None,
+        queue_size: int = 1000,
+        overflow: Overflow = Overflow.DROP_OLDEST,
+        sync_attempts: int = 5,
+    ) -> AsyncIterator[Modem]:
+        """Open the port, start the reader, synchronise with the module (AT, ATE0), yield."""
+        reader, writer = await open_stream(port, baudrate)
+        modem = cls(
+            reader,
+            writer,
+            port=port,
+            command_timeout=command_timeout,
+            result_timeout=result_timeout,
+            queue_size=queue_size,
+            overflow=overflow,
+        )
+        # The task group is entered and left by hand so that an exception raised in the
+        # caller's `async with` body reaches the caller as itself, not inside an ExceptionGroup.
+        tasks = anyio.create_task_group()
+        await tasks.__aenter__()
+        try:
+            await tasks.start(modem._read_loop)
+            await modem._synchronise(sync_attempts)
+            yield modem
+        finally:
+            modem._terminate(ModemClosedError("the modem was closed"))
+            tasks.cancel_scope.cancel()
+            await tasks.__aexit__(None, None, None)
+            writer.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._error is not None
+
+    def client(self, index: int) -> MqttClient:
+        """The MQTT client at `index` (0..5): the same object on every call."""
+        commands.check_index(index)
+        return self._clients[index]
+
+    @property
+    def clients(self) -> tuple[MqttClient, ...]:
+        return self._clients
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def command(self, line: str, *, timeout: float | None = None) -> list[str]:
+        """Send any AT command; return its information lines (raises on ERROR)."""
+        lines, _ = await self.execute(commands.raw(line), timeout=timeout)
+        return [item.raw if isinstance(item, ResultLine) else item.text for item in lines]
+
+    async def query_config(self) -> dict[int, ClientConfig]:
+        """`AT+MQTTCFG?`: every client's configuration as the module reports it."""
+        lines, _ = await self.execute(commands.cfg_query())
+        return parse_config_block(lines)
+
+    async def query_open(self) -> dict[int, tuple[str, int]]:
+        """`AT+MQTTOPEN?`: host and port of each client whose network is open."""
+        lines, _ = await self.execute(commands.open_query())
+        return {
+            int(line.fields[0]): (line.fields[1], int(line.fields[2]))
+            for line in lines
+            if isinstance(line, ResultLine) and len(line.fields) == 3
+        }
+
+    async def query_connections(self) -> dict[int, bool]:
+        """`AT+MQTTCONN?`: whether each client reports an MQTT connection."""
+        lines, _ = await self.execute(commands.connect_query())
+        return {
+            int(line.fields[0]): line.fields[1] == "1"
+            for line in lines
+            if isinstance(line, ResultLine) and len(line.fields) == 2
+        }
+
+    async def urcs(self) -> AsyncIterator[Urc]:
+        """Lines no command claimed (registration, banners, unknown URCs), as they come."""
+        while True:
+            try:
+                yield await self._urcs.get()
+            except StopAsyncIteration:
+                return
+
+    async def execute(
+        self,
+        command: Command,
+        *,
+        timeout: float | None = None,
+        result_timeout: float | None = None,
+    ) -> tuple[list[ResultLine | TextLine], ResultLine | None]:
+        """Run one encoded command: hold the channel until its final code only, then await its
+        result line (if it has one) outside the channel."""
+        self._raise_if_closed()
+        waiter = self._register(command.result) if command.result is not None else None
+        try:
+            async with self._channel:
+                self._raise_if_closed()
+                if self._owed_finals:
+                    await self._probe(attempts=1)
+                lines = await self._exchange(command, timeout or self.command_timeout)
+            if waiter is None:
+                return lines, None
+            limit = result_timeout or self.result_timeout or 45.0
+            try:
+                with anyio.fail_after(limit):
+                    return lines, await waiter.future
+            except TimeoutError:
+                raise Nm28TimeoutError(
+                    f"{command.log_text}: no result line within {limit:g} s"
+                ) from None
+        finally:
+            if waiter is not None and self._waiters.get(waiter.key) is waiter:
+                del self._waiters[waiter.key]
+
+    def _register(self, key: ResultKey) -> ResultWaiter:
+        if key in self._waiters:
+            raise Nm28Error(f"a {key.name} for client {key.client_index} is already pending")
+        waiter = ResultWaiter(key)
+        self._waiters[key] = waiter
+        return waiter
+
+    async def _exchange(self, command: Command, timeout: float) -> list[ResultLine | TextLine]:
+        """Write the command (and its payload after the prompt); return at its final code."""
+        in_flight = InFlight(command, command_name(command.line))
+        self._in_flight = in_flight
+        try:
+            with anyio.fail_after(timeout):
+                await self._write(command.line, command.log_text)
+                signal = await in_flight.next_signal()
+                if command.payload is not None and isinstance(signal, Prompt):
+                    await self._write(command.payload, f"<payload {len(command.payload)} bytes>")
+                    signal = await in_flight.next_signal()
+                while isinstance(signal, Prompt):
+                    signal = await in_flight.next_signal()
+        except TimeoutError:
+            self._owed_finals += 1
+            raise Nm28TimeoutError(
+                f"{command.log_text}: no final result code within {timeout:g} s"
+            ) from None
+        finally:
+            self._in_flight = None
+        if not signal.ok:
+            raise CommandError(command.log_text, signal)
+        return in_flight.lines
+
+    async def _probe(self, attempts: int) -> None:
+        """Resynchronise: send AT and absorb every late final owed by timed-out commands."""
+        probe = commands.raw("AT")
+        for attempt in range(1, attempts + 1):
+            expected = self._owed_finals + 1
+            in_flight = InFlight(probe, None)
+            self._in_flight = in_flight
+            try:
+                with anyio.fail_after(min(self.command_timeout, 1.0 * attempt)):
+                    await self._write(probe.line, probe.log_text)
+                    await in_flight.next_signal()
+                for _ in range(expected - 1):
+                    with anyio.move_on_after(_QUIET_AFTER_PROBE):
+                        await in_flight.next_signal()
+                self._owed_finals = 0
+                return
+            except TimeoutError:
+                self._owed_finals += 1
+            finally:
+                self._in_flight = None
+        raise Nm28TimeoutError(f"the module did not answer AT ({attempts} attempts)")
+
+    async def _synchronise(self, attempts: int) -> None:
+        await self._probe(attempts)
+        async with self._channel:
+            await self._exchange(commands.raw("ATE0"), self.command_timeout)
+        log.info("synchronised with the module on %s", self.port)
+
+    async def _write(self, data: bytes, log_text: str) -> None:
+        self._raise_if_closed()
+        if wire.isEnabledFor(logging.DEBUG):
+            wire.debug("TX %s", log_text)
+        try:
+            self._writer.write(data)
+            await self._writer.drain()
+        except (OSError, RuntimeError) as exc:
+            error = PortLostError(f"write to {self.port} failed: {exc}")
+            self._terminate(error)
+            raise error from exc
+
+    def _raise_if_closed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    # --- reader -----------------------------------------------------------------------------
+
+    async def _read_loop(
+        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        task_status.started()
+        reader = self._reader
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    raise PortLostError(f"{self.port} closed (end of stream)")
+                self.feed(data)
+        except OSError as exc:
+            self._terminate(PortLostError(f"{self.port} lost: {exc}"))
+        except PortLostError as exc:
+            self._terminate(exc)
+
+    def feed(self, data: bytes) -> None:
+        """Route everything the module said in `data`; never raises, never waits."""
+        for event in self._parser.feed(data):
+            try:
+                self._dispatch(event)
+            except Exception:
+                log.exception("dropped an event the driver could not route: %r", event)
+
+    def _dispatch(self, event: Event) -> None:
+        if type(event) is MqttRecv:
+            if wire.isEnabledFor(logging.DEBUG):
+                wire.debug(
+                    "RX +MQTTRECV client %d packet %d topic %r %d bytes",
+                    event.client_index, event.packet_id, event.topic, len(event.payload),
+                )
+            if event.length_mismatch:
+                log.warning(
+                    "+MQTTRECV length mismatch on client %d: declared %s, got %d bytes",
+                    event.client_index, event.declared_length, len(event.payload),
+                )
+            if event.payload_included and event.client_index in limits.CLIENT_INDEXES:
+                self._clients[event.client_index].deliver(event)
+            else:
+                self._urcs.put_nowait(event)
+            return
+        if wire.isEnabledFor(logging.DEBUG):
+            wire.debug("RX %s", redact(repr(event)))
+        in_flight = self._in_flight
+        if isinstance(event, Final):
+            if in_flight is not None:
+                in_flight.push(event)
+            elif self._owed_finals:
+                self._owed_finals -= 1
+                log.info("late %s of a timed-out command dropped", event.kind.value)
+            else:
+                log.warning("unexpected %s with no command in flight dropped", event.kind.value)
+        elif isinstance(event, Prompt):
+            if in_flight is not None:
+                in_flight.push(event)
+        elif isinstance(event, ResultLine):
+            self._route_line(event, in_flight)
+        elif isinstance(event, TextLine):
+            if event.text in self.reboot_banners:
+                self._on_reboot(event)
+            elif in_flight is not None:
+                in_flight.lines.append(event)
+            else:
+                self._urcs.put_nowait(event)
+        elif isinstance(event, Garbage):
+            self.garbage_count += 1
+            log.warning("skipped %s: %r", event.reason, event.data[:64])
+        elif isinstance(event, Echo):
+            pass
+
+    def _route_line(self, line: ResultLine, in_flight: InFlight | None) -> None:
+        key = result_key(line)
+        waiter = self._waiters.get(key) if key is not None else None
+        if waiter is not None:
+            if is_progress(line):
+                waiter.progress.append(line)
+                log.info("%s: retransmitting", redact(line.raw))
+            else:
+                waiter.resolve(line)
+        elif in_flight is not None and in_flight.collects(line):
+            in_flight.lines.append(line)
+        elif "+" + line.name in self.reboot_banners:
+            self._on_reboot(line)
+        else:
+            if key is not None:
+                log.info("result line nobody awaits (late or unsolicited): %s", line.raw)
+            self._urcs.put_nowait(line)
+
+    def _on_reboot(self, banner: ResultLine | TextLine) -> None:
+        """A reboot banner: what was in flight cannot complete; echo is back on."""
+        self.reboots += 1
+        log.warning("module rebooted (%s)", banner)
+        error = ModuleRebootedError(f"the module rebooted ({banner})")
+        if self._in_flight is not None:
+            self._in_flight.fail(error)
+        for waiter in list(self._waiters.values()):
+            waiter.fail(error)
+        for client in self._clients:
+            client.reset_state()
+        self._urcs.put_nowait(banner)
+
+    def _terminate(self, error: Nm28Error) -> None:
+        """Fail every pending call and end every iterator: the port is gone or closed."""
+        if self._error is not None:
+            return
+        self._error = error
+        if not isinstance(error, ModemClosedError):
+            log.error("%s", error)
+        if self._in_flight is not None:
+            self._in_flight.fail(error)
+        for waiter in list(self._waiters.values()):
+            waiter.fail(error)
+        iterator_error = None if isinstance(error, ModemClosedError) else error
+        for client in self._clients:
+            client.end(iterator_error)
+        self._urcs.close(iterator_error)
+
+    def set_length_field(self, client_index: int, enabled: bool | None) -> None:
+        """Tell the parser whether `+MQTTRECV` of this client carries the length field."""
+        self._parser.set_length_field(client_index, enabled)

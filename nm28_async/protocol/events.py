@@ -1,0 +1,86 @@
+"""What the module can say, as frozen values: the parser produces them, the engine routes them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class FinalKind(enum.Enum):
+    OK = "OK"
+    ERROR = "ERROR"
+    CME_ERROR = "+CME ERROR"
+    CMS_ERROR = "+CMS ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    """A final result code: it ends the command that holds the AT channel."""
+
+    kind: FinalKind
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is FinalKind.OK
+
+
+@dataclass(frozen=True, slots=True)
+class ResultLine:
+    """A `+NAME: a,b,"c"` line: a command's result or information line, or a URC.
+
+    `fields` holds each comma-separated value with spaces trimmed and quotes removed.
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """Any other line: part of a multi-line answer (`AT+MQTTCFG?`) or an unknown URC/banner."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """`CONNECT` (or `>`): the module now reads the publish payload."""
+
+
+@dataclass(frozen=True, slots=True)
+class Echo:
+    """The module repeating a command line back (echo on)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MqttRecv:
+    """A `+MQTTRECV` URC: a message a subscription brought in.
+
+    `declared_length` is the length field (None when the module sends none);
+    `length_mismatch` is set when the payload on the wire disagreed with it;
+    `payload_included` is False when the module announced a message without its payload
+    (`msg_rcv_mode` 1).
+    """
+
+    client_index: int
+    packet_id: int
+    topic: str
+    payload: bytes
+    declared_length: int | None = None
+    length_mismatch: bool = False
+    payload_included: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Garbage:
+    """Bytes that form no valid line (binary noise, an overlong line, a malformed URC)."""
+
+    data: bytes
+    reason: str
+
+
+Event = Final | ResultLine | TextLine | Prompt | Echo | MqttRecv | Garbage

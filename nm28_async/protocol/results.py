@@ -1,0 +1,172 @@
+"""What result lines mean: which command they complete, whether they are final, the codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .commands import ResultKey
+from .events import ResultLine, TextLine
+
+OPEN_RESULTS = {
+    -1: "failed to open the network",
+    0: "network opened",
+    1: "bad parameter",
+    2: "client index already in use",
+    3: "PDP activation failed",
+    4: "DNS resolution failed",
+    5: "network connection failed",
+}
+CLOSE_RESULTS = {-1: "failed to close the network", 0: "network closed"}
+PACKET_RESULTS = {
+    0: "sent and acknowledged",
+    1: "retransmitting",
+    2: "send failed",
+}
+CONNACK_CODES = {
+    0: "connection accepted",
+    1: "unacceptable protocol version",
+    2: "identifier rejected / authentication failed",
+    3: "server unavailable",
+    4: "bad user name or password",
+    5: "not authorised",
+}
+PUBLISH_RESULTS = {0: "sent and acknowledged", -1: "send failed"}
+
+RETRANSMITTING = 1
+
+# Result lines that complete a command: name -> (field count range, keyed by msg id).
+# Query answers of the same name have another field count (+MQTTOPEN: idx,"host",port).
+_RESULT_SHAPES: dict[str, tuple[range, bool]] = {
+    "MQTTOPEN": (range(2, 3), False),
+    "MQTTCLOSE": (range(2, 3), False),
+    "MQTTCONN": (range(3, 4), False),
+    "MQTTDISC": (range(2, 3), False),
+    "MQTTSUB": (range(3, 5), True),
+    "MQTTUNS": (range(3, 5), True),
+    "MQTTPUBEX": (range(2, 6), True),
+    "CTWINGPOSTVER": (range(1, 2), False),
+}
+
+
+def meaning(table: dict[int, str], code: int) -> str:
+    return table.get(code, f"unknown code {code}")
+
+
+def result_key(line: ResultLine) -> ResultKey | None:
+    """The key of the command this line would complete, or None if it cannot complete one."""
+    shape = _RESULT_SHAPES.get(line.name)
+    if shape is None or len(line.fields) not in shape[0]:
+        return None
+    if line.name == "CTWINGPOSTVER":
+        return ResultKey(line.name)
+    try:
+        numbers = [int(f) for f in line.fields]
+    except ValueError:
+        return None
+    return ResultKey(line.name, numbers[0], numbers[1] if shape[1] else None)
+
+
+def int_fields(line: ResultLine) -> tuple[int, ...]:
+    """All fields as ints (result lines carry only numbers)."""
+    return tuple(int(f) for f in line.fields)
+
+
+def is_progress(line: ResultLine) -> bool:
+    """A retransmission notice (result 1 of CONN/SUB/UNS) is progress, not the end."""
+    fields = int_fields(line)
+    if line.name == "MQTTCONN":
+        return len(fields) >= 2 and fields[1] == RETRANSMITTING
+    if line.name in ("MQTTSUB", "MQTTUNS"):
+        return fields[2] == RETRANSMITTING
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """One client's block of the `AT+MQTTCFG?` answer."""
+
+    client_index: int
+    version: int | None = None
+    pdpcid: int | None = None
+    ssl_enabled: bool | None = None
+    ssl_ctx: int | None = None
+    keepalive: int | None = None
+    clean_session: bool | None = None
+    pkt_timeout: int | None = None
+    retries: int | None = None
+    timeout_notice: bool | None = None
+    will_enabled: bool | None = None
+    will_qos: int | None = None
+    will_retain: bool | None = None
+    will_topic: str | None = None
+    will_message: str | None = None
+    payload_in_urc: bool | None = None
+    length_field: bool | None = None
+    product_key: str | None = None
+    device_name: str | None = None
+    device_secret: str | None = field(default=None, repr=False)
+
+
+_PAIR = re.compile(r'([A-Za-z_]+)\s*:\s*(?:"([^"]*)"|([^\s"]+))')
+_INT_KEYS = {
+    "version": "version",
+    "pdpcid": "pdpcid",
+    "ssictx_id": "ssl_ctx",
+    "sslctx_id": "ssl_ctx",
+    "keepalive": "keepalive",
+    "pkt_timeout": "pkt_timeout",
+    "retry_time": "retries",
+    "will_qos": "will_qos",
+}
+_BOOL_KEYS = {
+    "sslenable": "ssl_enabled",
+    "session": "clean_session",
+    "timeout_notice": "timeout_notice",
+    "will_fg": "will_enabled",
+    "will_retain": "will_retain",
+    "msg_len_enable": "length_field",
+}
+_STR_KEYS = {
+    "will_topic": "will_topic",
+    "will_msg": "will_message",
+    "product_key": "product_key",
+    "device_name": "device_name",
+    "device_secret": "device_secret",
+}
+
+
+def parse_config_block(lines: Iterable[ResultLine | TextLine]) -> dict[int, ClientConfig]:
+    """Parse the multi-line `AT+MQTTCFG?` answer into one ClientConfig per client index."""
+    configs: dict[int, ClientConfig] = {}
+    values: dict[str, object] | None = None
+    for line in lines:
+        if isinstance(line, ResultLine):
+            if line.name != "MQTTCFG" or not line.fields or not line.fields[0].isdigit():
+                continue
+            values = {"client_index": int(line.fields[0])}
+            configs[int(line.fields[0])] = ClientConfig(int(line.fields[0]))
+            continue
+        if values is None:
+            continue
+        for key, quoted, bare in _PAIR.findall(line.text):
+            _store(values, key.lower(), quoted if quoted or not bare else bare)
+        index = values["client_index"]
+        assert isinstance(index, int)
+        configs[index] = ClientConfig(**values)  # type: ignore[arg-type]
+    return configs
+
+
+def _store(values: dict[str, object], key: str, text: str) -> None:
+    try:
+        if key in _INT_KEYS:
+            values[_INT_KEYS[key]] = int(text)
+        elif key in _BOOL_KEYS:
+            values[_BOOL_KEYS[key]] = int(text) != 0
+        elif key == "msg_rcv_mode":
+            values["payload_in_urc"] = int(text) == 0
+        elif key in _STR_KEYS:
+            values[_STR_KEYS[key]] = text
+    except ValueError:
+        return

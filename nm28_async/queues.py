@@ -1,0 +1,90 @@
+"""Bounded per-client message queue: the reader puts without ever waiting; overflow is a policy."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import deque
+from typing import Generic, TypeVar
+
+from .errors import Nm28Error, QueueOverflowError
+
+T = TypeVar("T")
+
+
+class Overflow(enum.Enum):
+    """What a full queue does with a new message; every drop is counted."""
+
+    DROP_OLDEST = "drop_oldest"
+    """Keep the newest messages (telemetry freshness); the default."""
+    DROP_NEWEST = "drop_newest"
+    """Keep what is queued; discard the arrival."""
+    FAIL = "fail"
+    """Discard the arrival and make the consumer's next read raise QueueOverflowError."""
+
+
+class MessageQueue(Generic[T]):
+    def __init__(self, maxsize: int, overflow: Overflow) -> None:
+        if maxsize < 1:
+            raise ValueError(f"queue size must be at least 1, got {maxsize}")
+        self.maxsize = maxsize
+        self.overflow = overflow
+        self.dropped = 0
+        self._items: deque[T] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._overflowed = False
+        self._closed = False
+        self._error: Nm28Error | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put_nowait(self, item: T) -> None:
+        """Never blocks: called from the reader, which must not stall on a slow consumer."""
+        if self._closed:
+            return
+        items = self._items
+        if len(items) >= self.maxsize:
+            self.dropped += 1
+            if self.overflow is not Overflow.DROP_OLDEST:
+                self._overflowed = self.overflow is Overflow.FAIL
+                self._wake()
+                return
+            items.popleft()
+        items.append(item)
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._wakeup = None
+            if not wakeup.done():
+                wakeup.set_result(None)
+
+    async def get(self) -> T:
+        """The next item; StopAsyncIteration once closed and drained, or the closing error."""
+        while True:
+            if self._overflowed:
+                self._overflowed = False
+                raise QueueOverflowError(
+                    f"message queue overflowed ({self.dropped} messages dropped so far)"
+                )
+            if self._items:
+                return self._items.popleft()
+            if self._closed:
+                if self._error is not None:
+                    raise self._error
+                raise StopAsyncIteration
+            if self._wakeup is None:
+                self._wakeup = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._wakeup)
+
+    def close(self, error: Nm28Error | None = None) -> None:
+        """End the queue: readers drain what is left, then stop (or raise `error`)."""
+        if not self._closed:
+            self._closed = True
+            self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        self._wakeup = None
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
