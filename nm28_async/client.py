@@ -263,8 +263,13 @@ class MqttClient:
         self._queue.close(error)
 
     def reset_state(self) -> None:
-        """The module forgot this client (reboot): back to closed."""
+        """The module forgot this client (reboot): closed, factory settings."""
         self._state = ClientState.CLOSED
+        self._pkt_timeout, self._retries, self._timeout_notice = (
+            DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, False,
+        )
+        self._payload_in_urc = self._length_field = True
+        self.subscriptions.clear()
 
     async def _result(self, command: Command) -> ResultLine:
         _, result = await self._modem.execute(

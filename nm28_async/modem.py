@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 
 from .channel import InFlight, ResultWaiter, command_name
 from .client import MqttClient
+from .connection import connected
 from .errors import (
     CommandError,
     ModemClosedError,
@@ -27,6 +29,8 @@ from .protocol.parser import Parser
 from .protocol.redact import redact
 from .protocol.results import ClientConfig, is_progress, parse_config_block, result_key
 from .queues import MessageQueue, Overflow
+from .supervisor import Backoff, Session, supervised
+from .tasks import background_tasks
 from .transport import open_stream
 
 log = logging.getLogger("nm28_async")
@@ -73,6 +77,8 @@ class Modem:
             MqttClient(self, index, MessageQueue(queue_size, overflow))
             for index in limits.CLIENT_INDEXES
         )
+        self._urc_listeners: list[Callable[[Urc], None]] = []
+        self._needs_sync = False
         self.garbage_count = 0
         self.reboots = 0
 
@@ -106,18 +112,15 @@ class Modem:
             queue_size=queue_size,
             overflow=overflow,
         )
-        # The task group is entered and left by hand so that an exception raised in the
-        # caller's `async with` body reaches the caller as itself, not inside an ExceptionGroup.
-        tasks = anyio.create_task_group()
-        await tasks.__aenter__()
         try:
-            await tasks.start(modem._read_loop)
-            await modem._synchronise(sync_attempts)
-            yield modem
+            async with background_tasks() as tasks:
+                await tasks.start(modem._read_loop)
+                try:
+                    await modem._synchronise(sync_attempts)
+                    yield modem
+                finally:
+                    modem._terminate(ModemClosedError("the modem was closed"))
         finally:
-            modem._terminate(ModemClosedError("the modem was closed"))
-            tasks.cancel_scope.cancel()
-            await tasks.__aexit__(None, None, None)
             writer.close()
 
     @property
@@ -133,7 +136,51 @@ class Modem:
     def clients(self) -> tuple[MqttClient, ...]:
         return self._clients
 
+    def mqtt(
+        self,
+        index: int,
+        host: str,
+        port: int,
+        *,
+        client_id: str,
+        username: str = "",
+        password: str = "",
+        **config: Any,
+    ) -> AbstractAsyncContextManager[MqttClient]:
+        """`async with modem.mqtt(0, host, 1883, client_id=...) as client:` configures (any
+        `MqttClient.configure` keyword), opens and connects; disconnects and closes on exit."""
+        return connected(
+            self.client(index), host, port,
+            client_id=client_id, username=username, password=password, **config,
+        )
+
     # --- commands ---------------------------------------------------------------------------
+
+    def session(
+        self,
+        index: int,
+        host: str,
+        port: int,
+        *,
+        client_id: str,
+        username: str = "",
+        password: str = "",
+        backoff: Backoff | None = None,
+        poll_interval: float = 30.0,
+        outbox_size: int = 100,
+        publish_timeout: float | None = 60.0,
+        status_urc: Callable[[Urc], bool] | None = None,
+        **config: Any,
+    ) -> AbstractAsyncContextManager[Session]:
+        """A supervised client: kept configured (`config` as for `MqttClient.configure`),
+        open, connected and subscribed, reconnecting with backoff. See `Session`."""
+        session = Session(
+            self, self.client(index), host, port,
+            client_id=client_id, username=username, password=password, config=config,
+            backoff=backoff, poll_interval=poll_interval, outbox_size=outbox_size,
+            publish_timeout=publish_timeout, status_urc=status_urc,
+        )
+        return supervised(session)
 
     async def command(self, line: str, *, timeout: float | None = None) -> list[str]:
         """Send any AT command; return its information lines (raises on ERROR)."""
@@ -171,6 +218,15 @@ class Modem:
             except StopAsyncIteration:
                 return
 
+    def add_urc_listener(self, listener: Callable[[Urc], None]) -> Callable[[], None]:
+        """Call `listener` from the reader for every URC (it must be quick and not raise).
+
+        Returns a function that removes it. Supervision uses this to spot status URCs and
+        reboots without polling.
+        """
+        self._urc_listeners.append(listener)
+        return lambda: self._urc_listeners.remove(listener)
+
     async def execute(
         self,
         command: Command,
@@ -185,7 +241,9 @@ class Modem:
         try:
             async with self._channel:
                 self._raise_if_closed()
-                if self._owed_finals:
+                if self._needs_sync:
+                    await self._resynchronise()
+                elif self._owed_finals:
                     await self._probe(attempts=1)
                 lines = await self._exchange(command, timeout or self.command_timeout)
             if waiter is None:
@@ -256,9 +314,14 @@ class Modem:
         raise Nm28TimeoutError(f"the module did not answer AT ({attempts} attempts)")
 
     async def _synchronise(self, attempts: int) -> None:
-        await self._probe(attempts)
         async with self._channel:
-            await self._exchange(commands.raw("ATE0"), self.command_timeout)
+            await self._resynchronise(attempts)
+
+    async def _resynchronise(self, attempts: int = 5) -> None:
+        """AT until answered, then echo off; the channel lock is held by the caller."""
+        await self._probe(attempts)
+        await self._exchange(commands.raw("ATE0"), self.command_timeout)
+        self._needs_sync = False
         log.info("synchronised with the module on %s", self.port)
 
     async def _write(self, data: bytes, log_text: str) -> None:
@@ -318,7 +381,7 @@ class Modem:
             if event.payload_included and event.client_index in limits.CLIENT_INDEXES:
                 self._clients[event.client_index].deliver(event)
             else:
-                self._urcs.put_nowait(event)
+                self._put_urc(event)
             return
         if wire.isEnabledFor(logging.DEBUG):
             wire.debug("RX %s", redact(repr(event)))
@@ -342,7 +405,7 @@ class Modem:
             elif in_flight is not None:
                 in_flight.lines.append(event)
             else:
-                self._urcs.put_nowait(event)
+                self._put_urc(event)
         elif isinstance(event, Garbage):
             self.garbage_count += 1
             log.warning("skipped %s: %r", event.reason, event.data[:64])
@@ -365,7 +428,7 @@ class Modem:
         else:
             if key is not None:
                 log.info("result line nobody awaits (late or unsolicited): %s", line.raw)
-            self._urcs.put_nowait(line)
+            self._put_urc(line)
 
     def _on_reboot(self, banner: ResultLine | TextLine) -> None:
         """A reboot banner: what was in flight cannot complete; echo is back on."""
@@ -376,9 +439,19 @@ class Modem:
             self._in_flight.fail(error)
         for waiter in list(self._waiters.values()):
             waiter.fail(error)
+        self._needs_sync = True
         for client in self._clients:
             client.reset_state()
-        self._urcs.put_nowait(banner)
+            self._parser.set_length_field(client.index, None)
+        self._put_urc(banner)
+
+    def _put_urc(self, urc: Urc) -> None:
+        self._urcs.put_nowait(urc)
+        for listener in self._urc_listeners:
+            try:
+                listener(urc)
+            except Exception:
+                log.exception("URC listener %r failed", listener)
 
     def _terminate(self, error: Nm28Error) -> None:
         """Fail every pending call and end every iterator: the port is gone or closed."""

@@ -1,0 +1,1 @@
+"""Helpers for the IoT platforms the manual names: CTWing and OneNet."""

@@ -1,0 +1,323 @@
+"""Supervision: keep one client configured, open, connected and subscribed through outages.
+
+Opt-in, above MqttClient: `async with modem.session(index, host, port, client_id=...) as s:`.
+A lost link is found three ways: a command failing, the module's reboot banner (or a status
+URC the caller registers), and a periodic `AT+MQTTCONN?` poll, since the manual documents no
+connection-lost URC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .client import ClientState, Message, MqttClient
+from .errors import ModemClosedError, Nm28Error, Nm28TimeoutError, OpenError, PortLostError
+from .protocol import commands
+from .protocol.events import ResultLine
+from .queues import MessageQueue, Overflow
+from .tasks import background_tasks
+
+if TYPE_CHECKING:
+    from .modem import Modem, Urc
+
+log = logging.getLogger("nm28_async")
+
+OPEN_INDEX_IN_USE = 2
+
+
+class LinkState(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    BACKING_OFF = "backing off"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    state: LinkState
+    reason: str
+    at: float = field(default_factory=time.monotonic)
+
+
+class OutboxFullError(Nm28Error):
+    """Too many publishes are already waiting for the link."""
+
+
+class NotConnectedError(Nm28Error):
+    """A fail-fast publish was made while the link was down."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with jitter between reconnection attempts."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+    factor: float = 2.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.maximum, self.initial * self.factor**attempt)
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+def default_status_urc(index: int) -> Callable[[Urc], bool]:
+    """Matches `+MQTTSTAT: <idx>,<code>`-style connection-status URCs of some firmware."""
+
+    def lost(urc: Urc) -> bool:
+        return (
+            isinstance(urc, ResultLine)
+            and urc.name == "MQTTSTAT"
+            and bool(urc.fields)
+            and urc.fields[0] == str(index)
+        )
+
+    return lost
+
+
+class Session:
+    """A supervised client. States come as `session.state` and from `session.states()`."""
+
+    def __init__(
+        self,
+        modem: Modem,
+        client: MqttClient,
+        host: str,
+        port: int,
+        *,
+        client_id: str,
+        username: str = "",
+        password: str = "",
+        config: dict[str, Any] | None = None,
+        backoff: Backoff | None = None,
+        poll_interval: float = 30.0,
+        outbox_size: int = 100,
+        publish_timeout: float | None = 60.0,
+        status_urc: Callable[[Urc], bool] | None = None,
+    ) -> None:
+        self._modem = modem
+        self.client = client
+        self._host, self._port = host, port
+        self._client_id, self._username, self._password = client_id, username, password
+        self._config = dict(config or {})
+        self._backoff = backoff or Backoff()
+        self._poll_interval = poll_interval
+        self._outbox_size = outbox_size
+        self._publish_timeout = publish_timeout
+        self._status_urc = status_urc or default_status_urc(client.index)
+        self._subscriptions: dict[str, int] = {}
+        self._state = LinkState.CLOSED
+        self._states: MessageQueue[StateChange] = MessageQueue(256, Overflow.DROP_OLDEST)
+        self._connected = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._waiting_publishes = 0
+        self._seen_reboots = modem.reboots
+        self.reconnects = 0
+
+    def __repr__(self) -> str:
+        return f"<Session client {self.client.index} {self._host}:{self._port} {self._state.value}>"
+
+    @property
+    def state(self) -> LinkState:
+        return self._state
+
+    async def states(self) -> AsyncIterator[StateChange]:
+        """State changes as they happen; ends when the session ends."""
+        while True:
+            try:
+                yield await self._states.get()
+            except StopAsyncIteration:
+                return
+
+    def messages(self) -> AsyncIterator[Message]:
+        return self.client.messages()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        with anyio.fail_after(timeout):
+            await self._connected.wait()
+
+    # --- what the application calls --------------------------------------------------------
+
+    async def subscribe(self, topic: str, qos: int = 0) -> None:
+        """Subscribe now if connected, and again after every reconnect."""
+        self._subscriptions[topic] = qos
+        if self._state is LinkState.CONNECTED:
+            try:
+                await self.client.subscribe(topic, qos)
+            except Nm28Error as exc:
+                self.link_lost(f"subscribe failed: {exc}")
+
+    async def unsubscribe(self, topic: str) -> None:
+        self._subscriptions.pop(topic, None)
+        if self._state is LinkState.CONNECTED:
+            await self.client.unsubscribe(topic)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        qos: int = 0,
+        retain: bool = False,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> int:
+        """Publish; succeeds or raises, never drops silently.
+
+        `wait=True` waits for the link (bounded outbox, `timeout`, default the session's
+        `publish_timeout`) and retries after a reconnect; `wait=False` fails fast with
+        NotConnectedError while the link is down.
+        """
+        commands.check_topic(topic, wildcards=False)
+        commands.as_payload(payload)
+        if not wait:
+            if self._state is not LinkState.CONNECTED:
+                raise NotConnectedError(f"client {self.client.index} is {self._state.value}")
+            return await self._publish_once(topic, payload, qos, retain)
+        if self._waiting_publishes >= self._outbox_size:
+            raise OutboxFullError(f"{self._waiting_publishes} publishes already wait for the link")
+        limit = self._publish_timeout if timeout is None else timeout
+        self._waiting_publishes += 1
+        try:
+            with anyio.fail_after(limit):
+                while True:
+                    await self._connected.wait()
+                    try:
+                        return await self._publish_once(topic, payload, qos, retain)
+                    except (ModemClosedError, PortLostError):
+                        raise
+                    except Nm28Error as exc:
+                        log.info("publish on client %d will be retried: %s", self.client.index, exc)
+        except TimeoutError:
+            raise Nm28TimeoutError(
+                f"publish on client {self.client.index} not done within {limit:g} s"
+            ) from None
+        finally:
+            self._waiting_publishes -= 1
+
+    async def _publish_once(self, topic: str, payload: bytes | str, qos: int, retain: bool) -> int:
+        try:
+            return await self.client.publish(topic, payload, qos, retain)
+        except Nm28Error as exc:
+            self.link_lost(f"publish failed: {exc}")
+            raise
+
+    def link_lost(self, reason: str) -> None:
+        """Report a lost link (commands failing, status URC); the supervisor reconnects."""
+        if self._state is LinkState.CONNECTED:
+            log.warning("client %d link lost: %s", self.client.index, reason)
+            self._connected.clear()
+            self._lost.set()
+
+    # --- the supervisor task ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, watch, and reconnect with backoff until cancelled or the modem is gone."""
+        remove = self._modem.add_urc_listener(self._on_urc)
+        attempt = 0
+        try:
+            while True:
+                self._set_state(LinkState.CONNECTING, "connecting")
+                try:
+                    await self._establish()
+                except (ModemClosedError, PortLostError) as exc:
+                    self._set_state(LinkState.CLOSED, str(exc))
+                    return
+                except Nm28Error as exc:
+                    delay = self._backoff.delay(attempt)
+                    attempt += 1
+                    self._set_state(LinkState.BACKING_OFF, f"{exc}; retry in {delay:.2f} s")
+                    await anyio.sleep(delay)
+                    continue
+                attempt = 0
+                self._lost.clear()
+                self._set_state(LinkState.CONNECTED, "connected")
+                self._connected.set()
+                try:
+                    reason = await self._watch()
+                except (ModemClosedError, PortLostError) as exc:
+                    self._set_state(LinkState.CLOSED, str(exc))
+                    return
+                self._connected.clear()
+                self.reconnects += 1
+                self._set_state(LinkState.BACKING_OFF, reason)
+        finally:
+            remove()
+            self._connected.clear()
+            if self._state is not LinkState.CLOSED:
+                self._set_state(LinkState.CLOSED, "session ended")
+            self._states.close()
+
+    async def _establish(self) -> None:
+        """Apply the configuration, reopen, reconnect, resubscribe."""
+        client = self.client
+        if self._config:
+            await client.configure(**self._config)
+        if client.state is not ClientState.CLOSED:
+            await _close_quietly(client)
+        try:
+            await client.open(self._host, self._port)
+        except OpenError as exc:
+            if exc.code != OPEN_INDEX_IN_USE:
+                raise
+            await _close_quietly(client)  # the module still holds the old network: drop it
+            await client.open(self._host, self._port)
+        await client.connect(self._client_id, self._username, self._password)
+        for topic, qos in list(self._subscriptions.items()):
+            await client.subscribe(topic, qos)
+
+    async def _watch(self) -> str:
+        """Return the reason the link is considered lost."""
+        while True:
+            with anyio.move_on_after(self._poll_interval):
+                await self._lost.wait()
+            if self._lost.is_set():
+                return "link lost"
+            try:
+                connections = await self._modem.query_connections()
+            except (ModemClosedError, PortLostError):
+                raise
+            except Nm28Error as exc:
+                return f"poll failed: {exc}"
+            if not connections.get(self.client.index, False):
+                return "poll: the module reports the client disconnected"
+
+    def _on_urc(self, urc: Urc) -> None:
+        if self._modem.reboots != self._seen_reboots:
+            self._seen_reboots = self._modem.reboots
+            self.link_lost("module rebooted")
+        elif self._status_urc(urc):
+            self.link_lost(f"status URC {urc}")
+
+    def _set_state(self, state: LinkState, reason: str) -> None:
+        self._state = state
+        log.info("client %d: %s (%s)", self.client.index, state.value, reason)
+        self._states.put_nowait(StateChange(state, reason))
+
+
+@asynccontextmanager
+async def supervised(session: Session) -> AsyncIterator[Session]:
+    """Run the session's supervisor beside the caller's body; stop it on exit."""
+    async with background_tasks() as tasks:
+        tasks.start_soon(session.run)
+        yield session
+    await _close_quietly(session.client)
+
+
+async def _close_quietly(client: MqttClient) -> None:
+    for step in (client.disconnect, client.close):
+        try:
+            with anyio.fail_after(5):
+                await step()
+        except (Nm28Error, TimeoutError):
+            return
