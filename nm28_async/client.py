@@ -228,8 +228,14 @@ class MqttClient:
         """
         with self._msg_id() as msg_id:
             command = commands.publish(
-                self.index, msg_id, topic, payload,
-                qos=qos, retain=retain, publish_type=publish_type, ctrl_z=ctrl_z,
+                self.index,
+                msg_id,
+                topic,
+                payload,
+                qos=qos,
+                retain=retain,
+                publish_type=publish_type,
+                ctrl_z=ctrl_z,
             )
             result = await self._result(command)
         for code in int_fields(result)[2:4]:
@@ -266,7 +272,9 @@ class MqttClient:
         """The module forgot this client (reboot): closed, factory settings."""
         self._state = ClientState.CLOSED
         self._pkt_timeout, self._retries, self._timeout_notice = (
-            DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, False,
+            DEFAULT_PKT_TIMEOUT,
+            DEFAULT_RETRIES,
+            False,
         )
         self._payload_in_urc = self._length_field = True
         self.subscriptions.clear()

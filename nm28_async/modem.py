@@ -71,6 +71,9 @@ class Modem:
         self._in_flight: InFlight | None = None
         self._waiters: dict[ResultKey, ResultWaiter] = {}
         self._owed_finals = 0
+        self._abandoned: tuple[InFlight, float, bool] | None = None
+        """A command whose caller was cancelled before its final code: (in flight, deadline,
+        payload written). The next command waits for that final before it writes."""
         self._error: Nm28Error | None = None
         self._urcs: MessageQueue[Urc] = MessageQueue(queue_size, Overflow.DROP_OLDEST)
         self._clients = tuple(
@@ -121,7 +124,7 @@ class Modem:
                 finally:
                     modem._terminate(ModemClosedError("the modem was closed"))
         finally:
-            writer.close()
+            await _close_writer(writer)
 
     @property
     def closed(self) -> bool:
@@ -150,8 +153,13 @@ class Modem:
         """`async with modem.mqtt(0, host, 1883, client_id=...) as client:` configures (any
         `MqttClient.configure` keyword), opens and connects; disconnects and closes on exit."""
         return connected(
-            self.client(index), host, port,
-            client_id=client_id, username=username, password=password, **config,
+            self.client(index),
+            host,
+            port,
+            client_id=client_id,
+            username=username,
+            password=password,
+            **config,
         )
 
     # --- commands ---------------------------------------------------------------------------
@@ -175,10 +183,19 @@ class Modem:
         """A supervised client: kept configured (`config` as for `MqttClient.configure`),
         open, connected and subscribed, reconnecting with backoff. See `Session`."""
         session = Session(
-            self, self.client(index), host, port,
-            client_id=client_id, username=username, password=password, config=config,
-            backoff=backoff, poll_interval=poll_interval, outbox_size=outbox_size,
-            publish_timeout=publish_timeout, status_urc=status_urc,
+            self,
+            self.client(index),
+            host,
+            port,
+            client_id=client_id,
+            username=username,
+            password=password,
+            config=config,
+            backoff=backoff,
+            poll_interval=poll_interval,
+            outbox_size=outbox_size,
+            publish_timeout=publish_timeout,
+            status_urc=status_urc,
         )
         return supervised(session)
 
@@ -241,6 +258,8 @@ class Modem:
         try:
             async with self._channel:
                 self._raise_if_closed()
+                if self._abandoned is not None:
+                    await self._settle_abandoned()
                 if self._needs_sync:
                     await self._resynchronise()
                 elif self._owed_finals:
@@ -271,11 +290,14 @@ class Modem:
         """Write the command (and its payload after the prompt); return at its final code."""
         in_flight = InFlight(command, command_name(command.line))
         self._in_flight = in_flight
+        deadline = anyio.current_time() + timeout
+        payload_written = abandoned = False
         try:
             with anyio.fail_after(timeout):
                 await self._write(command.line, command.log_text)
                 signal = await in_flight.next_signal()
                 if command.payload is not None and isinstance(signal, Prompt):
+                    payload_written = True
                     await self._write(command.payload, f"<payload {len(command.payload)} bytes>")
                     signal = await in_flight.next_signal()
                 while isinstance(signal, Prompt):
@@ -285,11 +307,49 @@ class Modem:
             raise Nm28TimeoutError(
                 f"{command.log_text}: no final result code within {timeout:g} s"
             ) from None
+        except anyio.get_cancelled_exc_class():
+            # The command is on the wire and its final code is still to come: keep it in
+            # flight so that final is not taken for the next command's (_settle_abandoned).
+            if self._error is None:
+                self._abandoned = (in_flight, deadline, payload_written)
+                abandoned = True
+            raise
         finally:
-            self._in_flight = None
+            if not abandoned:
+                self._in_flight = None
         if not signal.ok:
             raise CommandError(command.log_text, signal)
         return in_flight.lines
+
+    async def _settle_abandoned(self) -> None:
+        """Wait, until its own deadline, for the final code of a command whose caller was
+        cancelled (writing its payload if the prompt came); the channel lock is held."""
+        assert self._abandoned is not None
+        in_flight, deadline, payload_written = self._abandoned
+        self._abandoned = None
+        command = in_flight.command
+        abandoned = False
+        try:
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as scope:
+                signal = await in_flight.next_signal()
+                while isinstance(signal, Prompt):
+                    if command.payload is not None and not payload_written:
+                        payload_written = True
+                        size = len(command.payload)
+                        await self._write(command.payload, f"<payload {size} bytes>")
+                    signal = await in_flight.next_signal()
+            if scope.cancelled_caught:
+                self._owed_finals += 1
+        except ModuleRebootedError:
+            pass  # nothing more will come for it; the reboot handling resynchronises
+        except anyio.get_cancelled_exc_class():
+            if self._error is None:  # this caller was cancelled too: the next one settles it
+                self._abandoned = (in_flight, deadline, payload_written)
+                abandoned = True
+            raise
+        finally:
+            if not abandoned:
+                self._in_flight = None
 
     async def _probe(self, attempts: int) -> None:
         """Resynchronise: send AT and absorb every late final owed by timed-out commands."""
@@ -320,7 +380,11 @@ class Modem:
     async def _resynchronise(self, attempts: int = 5) -> None:
         """AT until answered, then echo off; the channel lock is held by the caller."""
         await self._probe(attempts)
-        await self._exchange(commands.raw("ATE0"), self.command_timeout)
+        try:
+            await self._exchange(commands.raw("ATE0"), self.command_timeout)
+        except CommandError as exc:
+            # Echo stays on: the parser recognises echoed command lines and drops them.
+            log.warning("the module refused to turn echo off (%s); echoes will be dropped", exc)
         self._needs_sync = False
         log.info("synchronised with the module on %s", self.port)
 
@@ -371,12 +435,17 @@ class Modem:
             if wire.isEnabledFor(logging.DEBUG):
                 wire.debug(
                     "RX +MQTTRECV client %d packet %d topic %r %d bytes",
-                    event.client_index, event.packet_id, event.topic, len(event.payload),
+                    event.client_index,
+                    event.packet_id,
+                    event.topic,
+                    len(event.payload),
                 )
             if event.length_mismatch:
                 log.warning(
                     "+MQTTRECV length mismatch on client %d: declared %s, got %d bytes",
-                    event.client_index, event.declared_length, len(event.payload),
+                    event.client_index,
+                    event.declared_length,
+                    len(event.payload),
                 )
             if event.payload_included and event.client_index in limits.CLIENT_INDEXES:
                 self._clients[event.client_index].deliver(event)
@@ -389,6 +458,9 @@ class Modem:
         if isinstance(event, Final):
             if in_flight is not None:
                 in_flight.push(event)
+                if self._abandoned is not None and self._abandoned[0] is in_flight:
+                    self._abandoned = None  # the cancelled command's final: it is over
+                    self._in_flight = None
             elif self._owed_finals:
                 self._owed_finals -= 1
                 log.info("late %s of a timed-out command dropped", event.kind.value)
@@ -472,3 +544,13 @@ class Modem:
     def set_length_field(self, client_index: int, enabled: bool | None) -> None:
         """Tell the parser whether `+MQTTRECV` of this client carries the length field."""
         self._parser.set_length_field(client_index, enabled)
+
+
+async def _close_writer(writer: asyncio.StreamWriter) -> None:
+    """Close the port and wait for it, even when the caller is being cancelled."""
+    writer.close()
+    with anyio.CancelScope(shield=True), anyio.move_on_after(2.0):
+        try:
+            await writer.wait_closed()
+        except OSError as exc:
+            log.debug("closing %s: %s", writer, exc)

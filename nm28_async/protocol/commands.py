@@ -106,9 +106,9 @@ def as_payload(payload: bytes | bytearray | memoryview | str) -> bytes:
     return data
 
 
-def _flag(value: bool) -> int:
+def _flag(value: bool, name: str = "flag") -> int:
     if not isinstance(value, bool):
-        raise ValueError(f"expected a bool, got {type(value).__name__}")
+        raise ValueError(f"{name} must be a bool, got {type(value).__name__}")
     return int(value)
 
 
@@ -130,7 +130,8 @@ def cfg_pdpcid(client_index: int, cid: int) -> Command:
 def cfg_ssl(client_index: int, enabled: bool, ctx_id: int = 0) -> Command:
     check_index(client_index)
     check_int("ssl_ctx", ctx_id, limits.SSL_CONTEXTS)
-    return _command(f'AT+MQTTCFG="ssl",{client_index},{_flag(enabled)},{ctx_id}')
+    flag = _flag(enabled, "enabled")
+    return _command(f'AT+MQTTCFG="ssl",{client_index},{flag},{ctx_id}')
 
 
 def cfg_keepalive(client_index: int, seconds: int) -> Command:
@@ -141,7 +142,8 @@ def cfg_keepalive(client_index: int, seconds: int) -> Command:
 
 def cfg_session(client_index: int, clean: bool) -> Command:
     check_index(client_index)
-    return _command(f'AT+MQTTCFG="session",{client_index},{_flag(clean)}')
+    flag = _flag(clean, "clean")
+    return _command(f'AT+MQTTCFG="session",{client_index},{flag}')
 
 
 def cfg_timeout(
@@ -150,9 +152,8 @@ def cfg_timeout(
     check_index(client_index)
     check_int("pkt_timeout", pkt_timeout, limits.PKT_TIMEOUT_SECONDS)
     check_int("retries", retries, limits.RETRY_COUNTS)
-    return _command(
-        f'AT+MQTTCFG="timeout",{client_index},{pkt_timeout},{retries},{_flag(notice)}'
-    )
+    flag = _flag(notice, "notice")
+    return _command(f'AT+MQTTCFG="timeout",{client_index},{pkt_timeout},{retries},{flag}')
 
 
 def cfg_will(
@@ -165,9 +166,8 @@ def cfg_will(
     check_topic(topic, wildcards=False)
     check_string("will message", message)
     check_int("will qos", qos, limits.QOS_LEVELS)
-    return _command(
-        f'AT+MQTTCFG="will",{client_index},1,{qos},{_flag(retain)},"{topic}","{message}"'
-    )
+    flag = _flag(retain, "retain")
+    return _command(f'AT+MQTTCFG="will",{client_index},1,{qos},{flag},"{topic}","{message}"')
 
 
 def cfg_recv_mode(
@@ -175,13 +175,15 @@ def cfg_recv_mode(
 ) -> Command:
     """msg_rcv_mode 0 puts the payload in the URC; msg_len_enable 1 adds the length field."""
     check_index(client_index)
-    rcv_mode = 0 if _flag(payload_in_urc) else 1
-    return _command(f'AT+MQTTCFG="recv/mode",{client_index},{rcv_mode},{_flag(length_field)}')
+    rcv_mode = 0 if _flag(payload_in_urc, "payload_in_urc") else 1
+    flag = _flag(length_field, "length_field")
+    return _command(f'AT+MQTTCFG="recv/mode",{client_index},{rcv_mode},{flag}')
 
 
 def cfg_cached(client_index: int, enabled: bool) -> Command:
     check_index(client_index)
-    return _command(f'AT+MQTTCFG="cached",{client_index},{_flag(enabled)}')
+    flag = _flag(enabled, "enabled")
+    return _command(f'AT+MQTTCFG="cached",{client_index},{flag}')
 
 
 def cfg_query() -> Command:
@@ -267,11 +269,12 @@ def publish(
     check_int("publish_type", publish_type, limits.PUBLISH_TYPES)
     check_topic(topic, wildcards=False)
     data = as_payload(payload)
+    flag = _flag(retain, "retain")
     return _command(
-        f'AT+MQTTPUBEX={client_index},{msg_id},{qos},{_flag(retain)},{publish_type},'
+        f'AT+MQTTPUBEX={client_index},{msg_id},{qos},{flag},{publish_type},'
         f'"{topic}",{len(data)}',
         ResultKey("MQTTPUBEX", client_index, msg_id),
-        data + limits.CTRL_Z if _flag(ctrl_z) else data,
+        data + limits.CTRL_Z if _flag(ctrl_z, "ctrl_z") else data,
     )
 
 

@@ -142,6 +142,11 @@ class Parser:
                     pos = size
                     self._discarding = True
                 break
+            if e.start() - pos > MAX_LINE:
+                # The same verdict a chunked feed reaches before the line end arrives.
+                events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
+                pos = e.start()
+                continue
             event = classify_line(bytes(buf[pos : e.start()]))
             if event is not None:
                 events.append(event)
@@ -168,6 +173,9 @@ class Parser:
                 self._discarding = True
                 return len(buf)
             return -1
+        if line_end.start() - pos > MAX_LINE:
+            events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
+            return line_end.start()
         head = _RECV_HEAD.match(buf, pos, line_end.start())
         if head is None:
             events.append(Garbage(bytes(buf[pos : line_end.start()]), "malformed +MQTTRECV"))
@@ -229,10 +237,13 @@ class Parser:
                 return -1
             mismatch = buf[end] not in (_CR, _LF)
             if mismatch:
-                more = _LINE_END.search(buf, end)
-                if more is None:
+                # The line goes on past the declared length: deliver it whole, unless the
+                # rest is itself an overlong line (then cut at the declared length).
+                more = _LINE_END.search(buf, end, end + MAX_LINE + 1)
+                if more is not None:
+                    end = more.start()
+                elif len(buf) - end <= MAX_LINE:
                     return -1
-                end = more.start()
         events.append(
             MqttRecv(index, packet_id, topic, bytes(buf[payload_start:end]), declared, mismatch)
         )

@@ -5,8 +5,10 @@ import re
 MASK = "***"
 
 # AT+MQTTCONN=<idx>,"<client id>","<user>","<password>": the fourth field is the secret.
-_CONN_PASSWORD = re.compile(r'(AT\+MQTTCONN=[^,]*,"[^"]*","[^"]*",)"[^"]*"?', re.IGNORECASE)
-_DEVICE_SECRET = re.compile(r'(device_secret:)"[^"]*"?', re.IGNORECASE)
+_CONN_PASSWORD = re.compile(
+    r'(AT\+MQTTCONN= *[^,]*, *"[^"]*" *, *"[^"]*" *, *)"[^"]*"?', re.IGNORECASE
+)
+_DEVICE_SECRET = re.compile(r'(device_secret *: *)"[^"]*"?', re.IGNORECASE)
 
 
 def redact(text: str) -> str:

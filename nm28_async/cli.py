@@ -1,0 +1,168 @@
+"""The ``nm28`` command. Each subcommand registers its own parser and coroutine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .sim import VirtualModem
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+def _tcp_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("cannot be negative")
+    return value
+
+
+def _add_sim(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+    p = subparsers.add_parser("sim", help="run the virtual NM28 on a pty or a TCP port")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    where.add_argument("--tcp", type=_tcp_address, metavar="HOST:PORT", help="serve on TCP")
+    p.add_argument("--broker", metavar="URL", help="mqtt://HOST:PORT (default: embedded broker)")
+    p.add_argument("--result-after-ok", action="store_true", help="print OK before result lines")
+    p.add_argument("--ack-latency", type=_not_negative, default=0.0, metavar="S")
+    p.add_argument("--command-latency", type=_not_negative, default=0.0, metavar="S")
+    p.add_argument("--baudrate", type=int, metavar="N", help="pace output like an 8N1 UART")
+    p.add_argument("--no-echo", action="store_true", help="power on with echo off (ATE0)")
+    p.add_argument("--noise-interval", type=_positive, metavar="S", help="inject noise/URCs")
+    p.add_argument(
+        "--drop-interval", type=_positive, metavar="S", help="cut a broker link every S s"
+    )
+    p.add_argument("--reboot-interval", type=_positive, metavar="S", help="reboot every S s")
+    p.add_argument("--banner", default="RDY", help="line printed after a reboot")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return _run_sim
+
+
+def _run_sim(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        asyncio.run(_serve_sim(args))
+    except ValueError as exc:
+        print(f"nm28 sim: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _serve_sim(args: argparse.Namespace) -> None:
+    from .sim import VirtualModem  # the sim's extra dependencies only when it runs
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with VirtualModem(
+        args.broker,
+        result_after_ok=args.result_after_ok,
+        ack_latency=args.ack_latency,
+        command_latency=args.command_latency,
+        baudrate=args.baudrate,
+        echo=not args.no_echo,
+        noise_interval=args.noise_interval,
+    ) as sim:
+        if args.pty:
+            where = await sim.serve_pty()
+        else:
+            host, port = await sim.serve_tcp(*args.tcp)
+            where = f"{host}:{port}"
+        print(f"broker {sim.broker_url}", flush=True)
+        print(f"listening on {where}", flush=True)
+        faults: list[asyncio.Task[None]] = []
+        if args.drop_interval:
+            faults.append(loop.create_task(_every(args.drop_interval, _dropper(sim))))
+        if args.reboot_interval:
+            reboot = functools.partial(sim.reboot, args.banner)
+            faults.append(loop.create_task(_every(args.reboot_interval, reboot)))
+        await stop.wait()
+        for task in faults:
+            task.cancel()
+        await asyncio.gather(*faults, return_exceptions=True)
+
+
+def _dropper(sim: VirtualModem) -> Callable[[], Awaitable[None]]:
+    """Cut the next client (round robin) that has a broker link."""
+    after = 0
+
+    async def drop_one() -> None:
+        nonlocal after
+        for step in range(6):
+            index = (after + step) % 6
+            if sim.drop_link(index):
+                after = index + 1
+                return
+
+    return drop_one
+
+
+async def _every(period: float, action: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await asyncio.sleep(period)
+        await action()
+
+
+def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+    p = subparsers.add_parser(
+        "demo", help="six devices on a virtual NM28: telemetry up, CTWing-style commands down"
+    )
+    p.add_argument("--broker", metavar="URL", help="mqtt://HOST:PORT (default: embedded broker)")
+    p.add_argument("--duration", type=_positive, default=8.0, metavar="S", help="seconds to run")
+    p.add_argument(
+        "--interval", type=_positive, default=0.5, metavar="S", help="telemetry period per device"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log the driver's wire trace")
+    return _run_demo
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    return asyncio.run(
+        run_demo(broker=args.broker, duration=args.duration, interval=args.interval)
+    )
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
+    """The parser and, per subcommand, the function that runs it; add subcommands here."""
+    parser = argparse.ArgumentParser(prog="nm28", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    runners = {"sim": _add_sim(subparsers), "demo": _add_demo(subparsers)}
+    return parser, runners
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, runners = build_parser()
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        return runners[args.command](args)
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Module-side parsing of the host's command lines.
+
+The virtual NM28 must judge what a host typed the way a module does: a line either
+parses into a command with typed arguments or is answered with ``ERROR``. Nothing in
+here raises anything but :class:`CommandError`, so a hostile line can never crash the
+simulator.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Container
+from dataclasses import dataclass
+
+Arg = int | str | None
+"""An argument: ``int`` for a number, ``str`` for a quoted string, ``None`` when omitted."""
+
+_INT = re.compile(r"-?\d{1,10}")
+_BASIC = re.compile(r"([A-Z&])(\d?)")
+_EXTENDED_NAME = re.compile(r"\+[A-Z][A-Z0-9]*")
+
+
+class CommandError(Exception):
+    """The line or one of its arguments is not acceptable: the module answers ``ERROR``."""
+
+
+class Kind(enum.Enum):
+    """The four forms of an AT command."""
+
+    EXEC = "exec"  # AT+X  (or a basic command such as ATE0)
+    SET = "set"  # AT+X=<args>
+    READ = "read"  # AT+X?
+    TEST = "test"  # AT+X=?
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command line.
+
+    ``name`` is upper-case: ``""`` for a bare ``AT``, ``"+MQTTOPEN"`` for an extended
+    command, ``"E"``/``"I"`` for a basic one (whose digit is the single argument).
+    """
+
+    name: str
+    kind: Kind
+    args: tuple[Arg, ...] = ()
+
+    def count(self, low: int, high: int) -> None:
+        """Refuse an argument list shorter than ``low`` or longer than ``high``."""
+        if not low <= len(self.args) <= high:
+            raise CommandError(f"{self.name} takes {low}..{high} arguments")
+
+    def int_at(self, i: int, valid: Container[int]) -> int:
+        """Argument ``i`` as a number inside ``valid``."""
+        value = self.args[i] if i < len(self.args) else None
+        if not isinstance(value, int) or value not in valid:
+            raise CommandError(f"argument {i} of {self.name} out of range")
+        return value
+
+    def opt_int_at(self, i: int, valid: Container[int], default: int) -> int:
+        """Argument ``i`` if given (and then inside ``valid``), else ``default``."""
+        if i >= len(self.args) or self.args[i] is None:
+            return default
+        return self.int_at(i, valid)
+
+    def str_at(self, i: int, *, max_bytes: int = 65535, allow_empty: bool = True) -> str:
+        """Argument ``i`` as a quoted string of at most ``max_bytes`` UTF-8 bytes."""
+        value = self.args[i] if i < len(self.args) else None
+        if not isinstance(value, str):
+            raise CommandError(f"argument {i} of {self.name} must be a quoted string")
+        if len(value.encode()) > max_bytes or (not allow_empty and not value):
+            raise CommandError(f"argument {i} of {self.name} has a bad length")
+        return value
+
+
+def parse_line(line: bytes) -> Command:
+    """Parse one command line (without its terminator)."""
+    try:
+        text = line.decode()
+    except UnicodeDecodeError as exc:
+        raise CommandError("not UTF-8") from exc
+    if any(ord(c) < 0x20 for c in text):
+        raise CommandError("control character in command line")
+    text = text.strip(" ")
+    if text[:2].upper() != "AT":
+        raise CommandError("no AT prefix")
+    rest = text[2:]
+    if not rest:
+        return Command("", Kind.EXEC)
+    if not rest.startswith("+"):
+        match = _BASIC.fullmatch(rest.upper())
+        if match is None:
+            raise CommandError("unknown basic command")
+        digit = match.group(2)
+        return Command(match.group(1), Kind.EXEC, (int(digit),) if digit else ())
+    name_match = _EXTENDED_NAME.match(rest.upper())
+    if name_match is None:
+        raise CommandError("bad command name")
+    name = name_match.group(0)
+    tail = rest[len(name) :]
+    if tail == "":
+        return Command(name, Kind.EXEC)
+    if tail == "?":
+        return Command(name, Kind.READ)
+    if tail == "=?":
+        return Command(name, Kind.TEST)
+    if tail.startswith("="):
+        return Command(name, Kind.SET, split_args(tail[1:]))
+    raise CommandError("bad command form")
+
+
+def split_args(text: str) -> tuple[Arg, ...]:
+    """Split ``1,"a,b",,-1`` into ``(1, "a,b", None, -1)``; quotes cannot be escaped."""
+    args: list[Arg] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i] == " ":
+            i += 1
+        value: Arg
+        if i < n and text[i] == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise CommandError("unterminated string")
+            value = text[i + 1 : end]
+            i = end + 1
+        else:
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            raw = text[i:end].strip(" ")
+            if raw == "":
+                value = None
+            elif _INT.fullmatch(raw):
+                value = int(raw)
+            else:
+                raise CommandError(f"bad argument {raw!r}")
+            i = end
+        while i < n and text[i] == " ":
+            i += 1
+        args.append(value)
+        if i == n:
+            return tuple(args)
+        if text[i] != ",":
+            raise CommandError("junk after argument")
+        i += 1

@@ -1,0 +1,449 @@
+"""The module's AT command interpreter: one command at a time, answers framed as the manual shows.
+
+Network-bound commands run an *operation* whose result line is printed before ``OK``
+(the manual's order) or, with ``result_after_ok``, after it from a background task so the
+AT channel is free while the broker answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import ssl
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from ..protocol import limits
+from . import platforms
+from .commands import Command, CommandError, Kind, parse_line
+from .config import CFG_TEST_LINES, TOPIC_MAX_BYTES, ClientConfig
+from .mqtt_link import Incoming, MqttLink, OpenResult
+from .wire import HostInput, HostOutput
+
+log = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 4096
+PAYLOAD_IDLE_TIMEOUT = 10.0
+"""Seconds of silence after which a half-sent PUBEX payload is abandoned with ERROR."""
+
+CACHED_MESSAGES = 100
+"""Messages a client with ``"cached",1`` keeps while no host is attached (TCP serving)."""
+
+PLATFORM_HOSTS = frozenset({"mqtt.ctwing.cn", "mqtts.heclouds.com", "studio-mqtt.heclouds.com"})
+"""Cloud hosts the sim sends to its own broker, so the manual's sessions run offline."""
+
+_TEST_ANSWERS = {
+    "+MQTTOPEN": "+MQTTOPEN: (0-5),<hostname>,(0-65535)",
+    "+MQTTCLOSE": "+MQTTCLOSE: (0-5)",
+    "+MQTTCONN": "+MQTTCONN: (0-5),(clientID),(username),(password)",
+    "+MQTTDISC": "+MQTTDISC: (0-5)",
+    "+MQTTSUB": "+MQTTSUB: (0-5),(1-65535),(topic),(0-2)",
+    "+MQTTUNS": "+MQTTUNS: (0-5),(1-65535),(topic)",
+    "+MQTTPUBEX": "+MQTTPUBEX: (0-5),(0-65535),(0-2),(0,1),(0-2),(topic),(1-2048)",
+    "+CTWINGPOSTVER": "+CTWINGPOSTVER: (0-5)",
+    "+CSQ": "+CSQ: (0-31,99),(99)",
+}
+
+_IDENTITY = {
+    "+CGMI": ["Yuge"],
+    "+CGMM": ["NM28"],
+    "+CGMR": [platforms.FIRMWARE_VERSION],
+    "+CSQ": ["+CSQ: 24,99"],
+}
+
+Operation = Callable[[], Awaitable[list[str]]]
+
+
+def frame(*lines: str | bytes) -> bytes:
+    """``\\r\\n<line>\\r\\n`` for each line, as one write so nothing interleaves inside."""
+    return b"".join(b"\r\n" + (x.encode() if isinstance(x, str) else x) + b"\r\n" for x in lines)
+
+
+def _check_topic_name(topic: str) -> None:
+    if not topic or any(c in topic for c in "+#\0"):
+        raise CommandError("not a topic name")
+
+
+def _check_topic_filter(topic: str) -> None:
+    levels = topic.split("/")
+    if not topic or "\0" in topic:
+        raise CommandError("empty topic filter")
+    for i, level in enumerate(levels):
+        if ("#" in level and (level != "#" or i != len(levels) - 1)) or (
+            "+" in level and level != "+"
+        ):
+            raise CommandError("bad wildcard in topic filter")
+
+
+def _silent(_retry: int) -> None:
+    """Progress sink for CTWINGPOSTVER, whose answer has no progress form."""
+
+
+@dataclass(frozen=True, slots=True)
+class Knobs:
+    """Behaviour switches that make the sim a test bench (see ``VirtualModem``)."""
+
+    result_after_ok: bool = False
+    ack_latency: float = 0.0
+    command_latency: float = 0.0
+    echo: bool = True
+
+
+class AtEngine:
+    """State of the module (six clients, their config, echo) and the command loop."""
+
+    def __init__(
+        self,
+        host_in: HostInput,
+        host_out: HostOutput,
+        knobs: Knobs,
+        broker: tuple[str, int],
+        tls_contexts: Mapping[int, ssl.SSLContext],
+    ) -> None:
+        self._in = host_in
+        self._out = host_out
+        self._knobs = knobs
+        self._broker = broker
+        self._tls = tls_contexts
+        self.echo = knobs.echo
+        self._cfgs = [ClientConfig() for _ in limits.CLIENT_INDEXES]
+        self._links = [MqttLink(self._receiver(i)) for i in limits.CLIENT_INDEXES]
+        self._names: dict[int, tuple[str, int]] = {}
+        self._busy: set[int] = set()  # indexes with an OPEN or CONN under way
+        self._background: set[asyncio.Task[None]] = set()
+        self._cache: deque[bytes] = deque(maxlen=CACHED_MESSAGES)
+        self._dp_ids = itertools.count(1)
+
+    # lifecycle --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read and execute command lines until cancelled."""
+        while True:
+            line = await self._in.read_line(MAX_LINE_BYTES)
+            if line is None:
+                self._write(frame("ERROR"))
+                continue
+            line = line.lstrip(b"\x1a\x00 ")  # a Ctrl-Z after a payload, a UART's wake-up NULs
+            if not line:
+                continue
+            if self.echo:
+                self._write(line + b"\r")
+            if self._knobs.command_latency:
+                await asyncio.sleep(self._knobs.command_latency)
+            try:
+                cmd = parse_line(line)
+                log.debug("command %s %s", cmd.name or "AT", cmd.kind.value)
+                await self._execute(cmd)
+            except CommandError as exc:
+                log.debug("ERROR: %s", exc)
+                self._write(frame("ERROR"))
+
+    async def shutdown(self) -> None:
+        """Power off: stop background operations and cut every client's link."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*(link.close() for link in self._links))
+
+    def drop_link(self, index: int) -> bool:
+        return self._links[index].drop()
+
+    def host_attached(self) -> None:
+        """A host connected: hand over what ``cached`` clients kept meanwhile."""
+        while self._cache:
+            self._write(self._cache.popleft())
+
+    # output ------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+
+    def _receiver(self, index: int) -> Callable[[Incoming], None]:
+        def receive(message: Incoming) -> None:
+            cfg = self._cfgs[index]
+            head = f"+MQTTRECV: {index},{message.packet_id},{message.topic}"
+            if cfg.len_enable:
+                head += f",{len(message.payload)}"
+            body = head.encode() + (b"," + message.payload if cfg.rcv_mode == 0 else b"")
+            if cfg.cached and not self._out.attached:
+                self._cache.append(frame(body))
+            else:
+                self._write(frame(body))
+
+        return receive
+
+    async def _complete(self, operation: Operation) -> None:
+        """Print the operation's result line(s) and OK in the configured order."""
+        if not self._knobs.result_after_ok:
+            self._write(frame(*await operation()))
+            self._write(frame("OK"))
+            return
+        self._write(frame("OK"))
+        task = asyncio.get_running_loop().create_task(self._late(operation))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _late(self, operation: Operation) -> None:
+        self._write(frame(*await operation()))
+
+    async def _ack_delay(self) -> None:
+        if self._knobs.ack_latency:
+            await asyncio.sleep(self._knobs.ack_latency)
+
+    def _progress(self, prefix: str) -> Callable[[int], None]:
+        return lambda retry: self._write(frame(f"{prefix},1,{retry}"))
+
+    # dispatch ----------------------------------------------------------------------
+
+    async def _execute(self, cmd: Command) -> None:
+        if cmd.name == "":
+            self._write(frame("OK"))
+        elif cmd.name == "E":
+            cmd.count(0, 1)
+            self.echo = cmd.opt_int_at(0, limits.FLAGS, 0) == 1
+            self._write(frame("OK"))
+        elif cmd.name == "I" and not cmd.args:
+            self._write(frame("Yuge", "NM28", f"Revision: {platforms.FIRMWARE_VERSION}", "OK"))
+        elif cmd.kind is Kind.TEST and cmd.name in _TEST_ANSWERS:
+            self._write(frame(_TEST_ANSWERS[cmd.name], "OK"))
+        elif cmd.kind is Kind.EXEC and cmd.name in _IDENTITY:
+            self._write(frame(*_IDENTITY[cmd.name], "OK"))
+        elif cmd.name == "+MQTTCFG":
+            self._mqttcfg(cmd)
+        elif cmd.kind is Kind.READ and cmd.name == "+MQTTOPEN":
+            lines = [
+                f'+MQTTOPEN: {i},"{host}",{port}' for i, (host, port) in sorted(self._names.items())
+            ]
+            self._write(frame(*lines, "OK"))
+        elif cmd.kind is Kind.READ and cmd.name == "+MQTTCONN":
+            lines = [f"+MQTTCONN: {i},{int(link.connected)}" for i, link in enumerate(self._links)]
+            self._write(frame(*lines, "OK"))
+        elif cmd.kind is Kind.SET and cmd.name in self._SETTERS:
+            await self._SETTERS[cmd.name](self, cmd)
+        else:
+            raise CommandError("unsupported command")
+
+    def _mqttcfg(self, cmd: Command) -> None:
+        if cmd.kind is Kind.TEST:
+            self._write(frame(*CFG_TEST_LINES, "OK"))
+        elif cmd.kind is Kind.READ:
+            blocks = [line for i, cfg in enumerate(self._cfgs) for line in cfg.query_block(i)]
+            self._write(frame(*blocks, "OK"))
+        elif cmd.kind is Kind.SET:
+            cmd.count(3, 7)
+            cmd.str_at(0)
+            self._cfgs[cmd.int_at(1, limits.CLIENT_INDEXES)].apply(cmd)
+            self._write(frame("OK"))
+        else:
+            raise CommandError("AT+MQTTCFG needs arguments")
+
+    # MQTT set commands ---------------------------------------------------------------
+
+    async def _open(self, cmd: Command) -> None:
+        cmd.count(3, 3)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+        link, cfg = self._links[idx], self._cfgs[idx]
+        try:
+            host = cmd.str_at(1, max_bytes=limits.MAX_HOST_BYTES, allow_empty=False)
+            port = cmd.int_at(2, limits.PORTS)
+        except CommandError:
+            await self._complete(self._answer(f"+MQTTOPEN: {idx},{int(OpenResult.BAD_PARAMETER)}"))
+            return
+
+        async def operation() -> list[str]:
+            if link.is_open or idx in self._busy:
+                return [f"+MQTTOPEN: {idx},{int(OpenResult.IN_USE)}"]
+            tls = None
+            if cfg.ssl_enable:
+                tls = self._tls.get(cfg.ssl_ctx)
+                if tls is None:
+                    return [f"+MQTTOPEN: {idx},{int(OpenResult.FAILED)}"]
+            target = self._broker if host.lower() in PLATFORM_HOSTS else (host, port)
+            self._busy.add(idx)
+            try:
+                result = await link.open(*target, tls=tls, timeout=cfg.pkt_timeout)
+            finally:
+                self._busy.discard(idx)
+            if result is OpenResult.OK:
+                self._names[idx] = (host, port)
+            await self._ack_delay()
+            return [f"+MQTTOPEN: {idx},{int(result)}"]
+
+        await self._complete(operation)
+
+    async def _close(self, cmd: Command) -> None:
+        cmd.count(1, 1)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+
+        async def operation() -> list[str]:
+            closed = await self._links[idx].close()
+            self._names.pop(idx, None)
+            return [f"+MQTTCLOSE: {idx},{0 if closed else -1}"]
+
+        await self._complete(operation)
+
+    async def _conn(self, cmd: Command) -> None:
+        cmd.count(2, 4)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+        client_id = cmd.str_at(1)
+        username = cmd.str_at(2) if len(cmd.args) > 2 else ""
+        password = cmd.str_at(3) if len(cmd.args) > 3 else ""
+        link, cfg = self._links[idx], self._cfgs[idx]
+        if not link.is_open or link.connected or idx in self._busy:
+            raise CommandError("client not open, or already connected")
+        if not client_id and not cfg.clean_session:
+            raise CommandError("a kept session needs a client id")
+
+        async def operation() -> list[str]:
+            self._busy.add(idx)
+            try:
+                code = await link.connect(
+                    client_id, username, password, cfg, self._progress(f"+MQTTCONN: {idx}")
+                )
+            finally:
+                self._busy.discard(idx)
+            await self._ack_delay()
+            return [f"+MQTTCONN: {idx},2" if code is None else f"+MQTTCONN: {idx},0,{code}"]
+
+        await self._complete(operation)
+
+    async def _disc(self, cmd: Command) -> None:
+        cmd.count(1, 1)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+
+        async def operation() -> list[str]:
+            done = await self._links[idx].disconnect(self._cfgs[idx].pkt_timeout)
+            return [f"+MQTTDISC: {idx},{0 if done else -1}"]
+
+        await self._complete(operation)
+
+    async def _sub(self, cmd: Command) -> None:
+        cmd.count(4, 4)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+        msg_id = cmd.int_at(1, limits.MSG_IDS)
+        topic = cmd.str_at(2, max_bytes=TOPIC_MAX_BYTES)
+        _check_topic_filter(topic)
+        qos = cmd.int_at(3, limits.QOS_LEVELS)
+        prefix = f"+MQTTSUB: {idx},{msg_id}"
+
+        async def operation() -> list[str]:
+            granted = await self._links[idx].subscribe(
+                topic, qos, self._cfgs[idx], self._progress(prefix)
+            )
+            await self._ack_delay()
+            return [f"{prefix},0,{granted}" if granted in limits.QOS_LEVELS else f"{prefix},2"]
+
+        await self._complete(operation)
+
+    async def _uns(self, cmd: Command) -> None:
+        cmd.count(3, 3)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+        msg_id = cmd.int_at(1, limits.MSG_IDS)
+        topic = cmd.str_at(2, max_bytes=TOPIC_MAX_BYTES)
+        _check_topic_filter(topic)
+        prefix = f"+MQTTUNS: {idx},{msg_id}"
+
+        async def operation() -> list[str]:
+            acked = await self._links[idx].unsubscribe(
+                topic, self._cfgs[idx], self._progress(prefix)
+            )
+            await self._ack_delay()
+            return [f"{prefix},0" if acked is not None else f"{prefix},2"]
+
+        await self._complete(operation)
+
+    async def _pubex(self, cmd: Command) -> None:
+        cmd.count(7, 7)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+        qos = cmd.int_at(2, limits.QOS_LEVELS)
+        msg_id = cmd.int_at(1, range(0, 65536) if qos == 0 else limits.MSG_IDS)
+        retain = cmd.int_at(3, limits.FLAGS) == 1
+        kind = cmd.int_at(4, limits.PUBLISH_TYPES)
+        topic = cmd.str_at(5, max_bytes=TOPIC_MAX_BYTES)
+        if kind != 1:
+            _check_topic_name(topic)
+        length = cmd.int_at(6, limits.PAYLOAD_BYTES)
+        link, cfg = self._links[idx], self._cfgs[idx]
+        if not link.connected:
+            raise CommandError("client not connected")
+        self._write(frame("CONNECT"))
+        payload = await self._in.read_exactly(length, PAYLOAD_IDLE_TIMEOUT)
+        if payload is None:
+            raise CommandError("payload incomplete")
+        prefix = f"+MQTTPUBEX: {idx},{msg_id}"
+        if self._uncounted_line_end():
+            failed = ",".join(["-1"] * (2 if kind == 2 else 1))
+            await self._complete(self._answer(f"{prefix},{failed}"))
+            return
+        progress = self._progress(prefix)
+
+        async def operation() -> list[str]:
+            results: list[int] = []
+            if kind in (0, 2):
+                sent = await link.publish(topic, payload, qos, retain, cfg, progress)
+                results.append(0 if sent else -1)
+            if kind in (1, 2):
+                body = platforms.onenet_dp_body(next(self._dp_ids), payload)
+                dp_topic = platforms.onenet_dp_topic(link.username, link.client_id)
+                sent = body is not None and await link.publish(
+                    dp_topic, body, qos, False, cfg, progress
+                )
+                results.append(0 if sent else -1)
+            await self._ack_delay()
+            return [f"{prefix},{','.join(map(str, results))}"]
+
+        await self._complete(operation)
+
+    def _uncounted_line_end(self) -> bool:
+        """After the payload: swallow a Ctrl-Z; a CR/LF that arrived with it fails the publish.
+
+        The manual: a trailing CR LF not counted in ``<length>`` makes the send fail. Only
+        bytes that already arrived are judged; a CR/LF arriving later is an empty line.
+        """
+        tail = self._in.pending()[:3]
+        stray = len(tail) - len(tail.lstrip(b"\r\n"))
+        if tail[stray : stray + 1] == limits.CTRL_Z:
+            self._in.discard(stray + 1)
+        else:
+            self._in.discard(stray)
+        return stray > 0
+
+    async def _postver(self, cmd: Command) -> None:
+        cmd.count(1, 1)
+        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+        link, cfg = self._links[idx], self._cfgs[idx]
+
+        async def operation() -> list[str]:
+            report = platforms.ctwing_version_report()
+            sent = await link.publish(
+                platforms.CTWING_VERSION_TOPIC, report, 1, False, cfg, _silent
+            )
+            granted = (
+                await link.subscribe(platforms.CTWING_UPGRADE_TOPIC, 1, cfg, _silent)
+                if sent
+                else None
+            )
+            await self._ack_delay()
+            return [f"+CTWINGPOSTVER: {0 if granted in limits.QOS_LEVELS else -1}"]
+
+        await self._complete(operation)
+
+    @staticmethod
+    def _answer(*lines: str) -> Operation:
+        async def operation() -> list[str]:
+            return list(lines)
+
+        return operation
+
+    _SETTERS: Mapping[str, Callable[[AtEngine, Command], Awaitable[None]]] = {
+        "+MQTTOPEN": _open,
+        "+MQTTCLOSE": _close,
+        "+MQTTCONN": _conn,
+        "+MQTTDISC": _disc,
+        "+MQTTSUB": _sub,
+        "+MQTTUNS": _uns,
+        "+MQTTPUBEX": _pubex,
+        "+CTWINGPOSTVER": _postver,
+    }

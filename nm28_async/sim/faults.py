@@ -1,0 +1,23 @@
+"""Unsolicited noise a real module's port carries, for testing a host's robustness."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+
+NOISE_SAMPLES = (
+    b'\r\n+CEREG: 1,"1A2B","01C2D3E4",13\r\n',
+    b"\r\n+CGEV: ME PDN ACT 1\r\n",
+    b"\x00\xff\xfe\x7f\r\n",
+    b"\r\n+NM28TEMP: 41\r\n",
+    b"\r\n\r\n",
+)
+"""Unknown URCs, binary junk and blank lines; each ends a line so it cannot split a frame."""
+
+
+async def inject_noise(write: Callable[[bytes], None], interval: float) -> None:
+    """Write one sample every ``interval`` seconds, forever."""
+    for sample in itertools.cycle(NOISE_SAMPLES):
+        await asyncio.sleep(interval)
+        write(sample)

@@ -1,0 +1,372 @@
+"""One client index's real MQTT connection.
+
+The manual splits what a library does in one call into two commands: ``AT+MQTTOPEN``
+dials TCP (and TLS), ``AT+MQTTCONN`` sends CONNECT on that connection. So the link
+dials the socket itself, asynchronously, and hands it to a paho-mqtt client at connect
+time. paho's network loop runs in its own thread (``loop_start``); every callback is
+posted to the asyncio loop with ``call_soon_threadsafe`` and all state lives there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from .config import ClientConfig
+
+# paho reports an MQTT 3.x CONNACK as an MQTT 5 reason; these are the 3.x return codes.
+_CONNACK_RETURN_CODES = {
+    "Success": 0,
+    "Unsupported protocol version": 1,
+    "Client identifier not valid": 2,
+    "Server unavailable": 3,
+    "Bad user name or password": 4,
+    "Not authorized": 5,
+}
+
+Ack = int | None
+"""What an acknowledgement future holds: a code from the broker, or None when the link died."""
+
+
+class OpenResult(enum.IntEnum):
+    """``<result>`` of ``+MQTTOPEN`` as the manual numbers it."""
+
+    FAILED = -1
+    OK = 0
+    BAD_PARAMETER = 1
+    IN_USE = 2
+    PDP_FAILED = 3
+    DNS_FAILED = 4
+    CONNECT_FAILED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message the broker delivered on a subscription."""
+
+    topic: str
+    payload: bytes
+    packet_id: int
+
+
+class _PreopenedClient(mqtt.Client):
+    """A paho client that speaks over the socket AT+MQTTOPEN dialled instead of its own."""
+
+    preopened: socket.socket | None = None
+
+    def _create_socket_connection(self) -> socket.socket:
+        sock, self.preopened = self.preopened, None
+        if sock is None:
+            raise ConnectionRefusedError("the network of this client is not open")
+        return sock
+
+
+def _tls_handshake(
+    sock: socket.socket, context: ssl.SSLContext, host: str, timeout: float
+) -> socket.socket:
+    sock.setblocking(True)
+    sock.settimeout(timeout)
+    tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    try:
+        tls.do_handshake()
+    except BaseException:
+        tls.close()
+        raise
+    return tls
+
+
+class MqttLink:
+    """The network side of one client index: ``open`` → ``connect`` → traffic → ``close``."""
+
+    def __init__(self, on_message: Callable[[Incoming], None]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._on_message = on_message
+        self._host = ""
+        self._port = 0
+        self._tls: ssl.SSLContext | None = None
+        self._sock: socket.socket | None = None  # dialled, not yet handed to paho
+        self._client: _PreopenedClient | None = None
+        self._acks: dict[int, asyncio.Future[Ack]] = {}
+        self._connack: asyncio.Future[Ack] | None = None
+        self._gone: asyncio.Future[None] | None = None
+        self.is_open = False
+        self.connected = False
+        self.client_id = ""
+        self.username = ""
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        return self._host, self._port
+
+    async def open(
+        self, host: str, port: int, tls: ssl.SSLContext | None, timeout: float
+    ) -> OpenResult:
+        """Resolve and dial for real; the result code says which step failed."""
+        if self.is_open:
+            return OpenResult.IN_USE
+        try:
+            sock = await self._dial(host, port, tls, timeout)
+        except socket.gaierror:
+            return OpenResult.DNS_FAILED
+        except (OSError, TimeoutError, UnicodeError):
+            return OpenResult.CONNECT_FAILED
+        self._host, self._port, self._tls, self._sock = host, port, tls, sock
+        self.is_open = True
+        return OpenResult.OK
+
+    async def _dial(
+        self, host: str, port: int, tls: ssl.SSLContext | None, timeout: float
+    ) -> socket.socket:
+        infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        error: BaseException = OSError(f"no address for {host}")
+        for family, kind, proto, _, address in infos:
+            sock = socket.socket(family, kind, proto)
+            sock.setblocking(False)
+            try:
+                await asyncio.wait_for(self._loop.sock_connect(sock, address), timeout)
+            except (OSError, TimeoutError) as exc:
+                sock.close()
+                error = exc
+                continue
+            if tls is None:
+                return sock
+            return await asyncio.to_thread(_tls_handshake, sock, tls, host, timeout)
+        raise error
+
+    async def connect(
+        self,
+        client_id: str,
+        username: str,
+        password: str,
+        cfg: ClientConfig,
+        on_retry: Callable[[int], None],
+    ) -> Ack:
+        """Send CONNECT; the CONNACK return code, or None when none came.
+
+        Raises ``ValueError`` for a client id paho refuses (empty with a kept session).
+        """
+        client = _PreopenedClient(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=bool(cfg.clean_session),
+            protocol=MQTTProtocolVersion.MQTTv31
+            if cfg.version == 3
+            else MQTTProtocolVersion.MQTTv311,
+            reconnect_on_failure=False,
+        )
+        await self._retire_client()
+        if self._sock is None:  # DISC or a refused CONNACK closed it: dial the same server again
+            try:
+                self._sock = await self._dial(self._host, self._port, self._tls, cfg.pkt_timeout)
+            except (OSError, TimeoutError):
+                return None
+        if username:
+            client.username_pw_set(username, password or None)
+        if cfg.will_flag:
+            client.will_set(
+                cfg.will_topic, cfg.will_msg.encode(), cfg.will_qos, bool(cfg.will_retain)
+            )
+        client.on_connect = self._cb_connect
+        client.on_disconnect = self._cb_disconnect
+        client.on_message = self._cb_message
+        client.on_subscribe = self._cb_subscribe
+        client.on_unsubscribe = self._cb_unsubscribe
+        client.on_publish = self._cb_publish
+        client.preopened, self._sock = self._sock, None
+        self._client = client
+        self._connack = self._loop.create_future()
+        self._gone = self._loop.create_future()
+        try:
+            client.connect(self._host, self._port, keepalive=cfg.keepalive)
+        except OSError:
+            return None
+        client.loop_start()
+        code = await self._await_ack(self._connack, cfg, on_retry)
+        if code == 0:
+            self.connected = True
+            self.client_id, self.username = client_id, username
+        return code
+
+    async def disconnect(self, timeout: float) -> bool:
+        """Send DISCONNECT (the broker then drops the will) and let the TCP link close."""
+        client, gone = self._client, self._gone
+        if not self.connected or client is None or gone is None:
+            return False
+        client.disconnect()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(gone), timeout)
+        await self._retire_client()
+        return True
+
+    async def close(self) -> bool:
+        """Close the network abruptly, as the module does on ``AT+MQTTCLOSE``."""
+        if not self.is_open:
+            return False
+        await self._retire_client()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self.is_open = False
+        return True
+
+    def drop(self) -> bool:
+        """Cut the TCP link under the client (a lost radio link); False if there is none."""
+        client_sock = self._client.socket() if self._client is not None else None
+        if isinstance(client_sock, socket.socket):
+            with contextlib.suppress(OSError):
+                # the plain socket call: an SSL shutdown would need the paho thread's cooperation
+                socket.socket.shutdown(client_sock, socket.SHUT_RDWR)
+            return True
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            return True
+        return False
+
+    async def subscribe(
+        self, topic: str, qos: int, cfg: ClientConfig, on_retry: Callable[[int], None]
+    ) -> Ack:
+        """Granted QoS (0..2), 0x80 for a refusal, None when no SUBACK came."""
+        if not self.connected or self._client is None:
+            return None
+        rc, mid = self._client.subscribe(topic, qos)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            return None
+        return await self._await_mid(mid, cfg, on_retry)
+
+    async def unsubscribe(
+        self, topic: str, cfg: ClientConfig, on_retry: Callable[[int], None]
+    ) -> Ack:
+        if not self.connected or self._client is None:
+            return None
+        rc, mid = self._client.unsubscribe(topic)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            return None
+        return await self._await_mid(mid, cfg, on_retry)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int,
+        retain: bool,
+        cfg: ClientConfig,
+        on_retry: Callable[[int], None],
+    ) -> bool:
+        """True once the broker acknowledged it (QoS 0: once it was written)."""
+        if not self.connected or self._client is None:
+            return False
+        info = self._client.publish(topic, payload, qos, retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_QUEUE_SIZE):
+            return False
+        return await self._await_mid(info.mid, cfg, on_retry) is not None
+
+    async def _await_mid(self, mid: int, cfg: ClientConfig, on_retry: Callable[[int], None]) -> Ack:
+        fut: asyncio.Future[Ack] = self._loop.create_future()
+        self._acks[mid] = fut
+        try:
+            return await self._await_ack(fut, cfg, on_retry)
+        finally:
+            if self._acks.get(mid) is fut:
+                del self._acks[mid]
+
+    async def _await_ack(
+        self, fut: asyncio.Future[Ack], cfg: ClientConfig, on_retry: Callable[[int], None]
+    ) -> Ack:
+        """Wait ``pkt_timeout`` per attempt for ``retry`` + 1 attempts.
+
+        TCP already guarantees delivery and MQTT 3.1.1 resends only after a reconnect, so
+        a "retransmission" here is another packet-timeout of waiting, announced through
+        ``on_retry`` (the ``,1,<n>`` progress line) when ``timeout_notice`` is on.
+        """
+        for attempt in range(cfg.retry + 1):
+            try:
+                return await asyncio.wait_for(asyncio.shield(fut), cfg.pkt_timeout)
+            except TimeoutError:
+                if attempt < cfg.retry and cfg.timeout_notice:
+                    on_retry(attempt + 1)
+        return None
+
+    async def _retire_client(self) -> None:
+        """Stop the paho client and join its thread (its socket is cut first so it ends)."""
+        client, self._client = self._client, None
+        self.connected = False
+        if client is None:
+            return
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        await asyncio.to_thread(client.loop_stop)
+        sock = client.socket()
+        if sock is not None:
+            sock.close()
+        self._fail_waiters()
+
+    def _fail_waiters(self) -> None:
+        for fut in [*self._acks.values(), self._connack, self._gone]:
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+        self._acks.clear()
+
+    # paho thread → asyncio loop -------------------------------------------------------
+
+    def _post(self, func: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed while paho was finishing
+            self._loop.call_soon_threadsafe(func, *args)
+
+    def _cb_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
+    ) -> None:
+        self._post(self._resolve_connack, client, _CONNACK_RETURN_CODES.get(reason.getName(), 3))
+
+    def _cb_disconnect(self, client: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
+        self._post(self._link_gone, client)
+
+    def _cb_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            return
+        self._post(self._deliver, client, Incoming(topic, bytes(message.payload), message.mid))
+
+    def _cb_subscribe(
+        self, client: mqtt.Client, _u: Any, mid: int, codes: list[ReasonCode], _p: Any
+    ) -> None:
+        self._post(self._resolve, client, mid, codes[0].value if codes else 0x80)
+
+    def _cb_unsubscribe(self, client: mqtt.Client, _u: Any, mid: int, _c: Any, _p: Any) -> None:
+        self._post(self._resolve, client, mid, 0)
+
+    def _cb_publish(self, client: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+        self._post(self._resolve, client, mid, 0)
+
+    # asyncio loop side: ignore whatever a retired client still reports
+
+    def _resolve_connack(self, client: mqtt.Client, code: int) -> None:
+        if client is self._client and self._connack is not None and not self._connack.done():
+            self._connack.set_result(code)
+
+    def _resolve(self, client: mqtt.Client, mid: int, code: int) -> None:
+        fut = self._acks.get(mid)
+        if client is self._client and fut is not None and not fut.done():
+            fut.set_result(code)
+
+    def _deliver(self, client: mqtt.Client, message: Incoming) -> None:
+        if client is self._client:
+            self._on_message(message)
+
+    def _link_gone(self, client: mqtt.Client) -> None:
+        if client is self._client:
+            self.connected = False
+            self._fail_waiters()
