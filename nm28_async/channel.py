@@ -20,6 +20,7 @@ class InFlight:
         self._signals: deque[Final | Prompt] = deque()
         self._wakeup: asyncio.Future[None] | None = None
         self._error: Nm28Error | None = None
+        self._expired = False
 
     def collects(self, line: ResultLine) -> bool:
         """Information lines of a command carry its name (`AT+CSQ` -> `+CSQ: ...`)."""
@@ -33,11 +34,18 @@ class InFlight:
         self._error = error
         self._wake()
 
+    def expire(self) -> None:
+        """The command's deadline passed: the wait for its next signal raises TimeoutError."""
+        self._expired = True
+        self._wake()
+
     async def next_signal(self) -> Final | Prompt:
         """The next final code or prompt, in arrival order."""
         while not self._signals:
             if self._error is not None:
                 raise self._error
+            if self._expired:
+                raise TimeoutError
             self._wakeup = asyncio.get_running_loop().create_future()
             await self._wakeup
         return self._signals.popleft()

@@ -254,10 +254,12 @@ class MqttClient:
         """Iterate received messages. Ends when the modem closes; raises if the port is lost."""
         queue = self._queue
         while True:
-            try:
-                message = await queue.get()
-            except StopAsyncIteration:
-                return
+            message = queue.get_ready()
+            if message is None:
+                try:
+                    message = await queue.get()
+                except StopAsyncIteration:
+                    return
             yield message
 
     # --- engine hooks -----------------------------------------------------------------------

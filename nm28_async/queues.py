@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections import deque
 from typing import Generic, TypeVar
@@ -24,6 +25,8 @@ class Overflow(enum.Enum):
 
 
 class MessageQueue(Generic[T]):
+    """A deque, a drop counter, and one wake-up future per waiting consumer."""
+
     def __init__(self, maxsize: int, overflow: Overflow) -> None:
         if maxsize < 1:
             raise ValueError(f"queue size must be at least 1, got {maxsize}")
@@ -31,7 +34,7 @@ class MessageQueue(Generic[T]):
         self.overflow = overflow
         self.dropped = 0
         self._items: deque[T] = deque()
-        self._wakeup: asyncio.Future[None] | None = None
+        self._getters: deque[asyncio.Future[None]] = deque()
         self._overflowed = False
         self._closed = False
         self._error: Nm28Error | None = None
@@ -47,16 +50,20 @@ class MessageQueue(Generic[T]):
         if len(items) >= self.maxsize:
             self.dropped += 1
             if self.overflow is not Overflow.DROP_OLDEST:
-                self._overflowed = self.overflow is Overflow.FAIL
-                self._wake()
+                if self.overflow is Overflow.FAIL:
+                    self._overflowed = True
+                    self._wake_one()
                 return
             items.popleft()
         items.append(item)
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            if not wakeup.done():
-                wakeup.set_result(None)
+        if self._getters:
+            self._wake_one()
+
+    def get_ready(self) -> T | None:
+        """An item that needs no waiting, else None (the consumer's fast path)."""
+        if self._items and not self._overflowed:
+            return self._items.popleft()
+        return None
 
     async def get(self) -> T:
         """The next item; StopAsyncIteration once closed and drained, or the closing error."""
@@ -72,19 +79,31 @@ class MessageQueue(Generic[T]):
                 if self._error is not None:
                     raise self._error
                 raise StopAsyncIteration
-            if self._wakeup is None:
-                self._wakeup = asyncio.get_running_loop().create_future()
-            await asyncio.shield(self._wakeup)
+            getter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except asyncio.CancelledError:
+                if getter.done() and not getter.cancelled():
+                    self._wake_one()  # woken, then cancelled: hand the item to another reader
+                raise
+            finally:
+                if not getter.done() or getter.cancelled():
+                    with contextlib.suppress(ValueError):
+                        self._getters.remove(getter)
 
     def close(self, error: Nm28Error | None = None) -> None:
         """End the queue: readers drain what is left, then stop (or raise `error`)."""
         if not self._closed:
             self._closed = True
             self._error = error
-        self._wake()
+        while self._getters:
+            self._wake_one()
 
-    def _wake(self) -> None:
-        wakeup = self._wakeup
-        self._wakeup = None
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
+    def _wake_one(self) -> None:
+        getters = self._getters
+        while getters:
+            getter = getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                return
