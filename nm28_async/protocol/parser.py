@@ -27,12 +27,21 @@ MAX_LINE = 16 * 1024
 MAX_RECV_PAYLOAD = 64 * 1024
 """A declared +MQTTRECV length above this is not trusted to span lines (sync protection)."""
 
+MAX_RECV_LINE = MAX_RECV_PAYLOAD + 1024
+"""A +MQTTRECV longer than this (header and payload) is noise, as MAX_LINE is for others."""
+
+_TOPIC_CACHE_SIZE = 1024
+
 _LINE_END = re.compile(rb"[\r\n]")
 _NOT_LINE_END = re.compile(rb"[^\r\n ]")
 _RECV_HEAD = re.compile(
     rb'\+MQTTRECV: *(\d+) *, *(\d+) *, *(?:"([^"\r\n]*)"|([^,"\r\n]*)) *,'
 )
 _LEN_FIELD = re.compile(rb"( *)(\d+) *(?:(,)|(?=[\r\n]))")
+# The common case in one match: header, topic and length up to the payload's comma.
+_RECV_FAST = re.compile(
+    rb'\+MQTTRECV: *(\d+) *,( *)(\d+) *,( *)(?:"([^"\r\n]*)"|([^,"\r\n]*)) *, *(\d+) *,'
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESULT = re.compile(r"(?:AT)?\+([A-Za-z0-9_]+): *(.*)", re.DOTALL | re.IGNORECASE)
 _FIELD = re.compile(r' *(?:"([^"]*)"|([^,]*?)) *(?:,|$)')
@@ -97,6 +106,7 @@ class Parser:
         self._buffer = bytearray()
         self._discarding = False
         self._length_field: dict[int, bool] = {}
+        self._topics: dict[bytes, str] = {}
 
     def set_length_field(self, client_index: int, enabled: bool | None) -> None:
         """Tell the parser whether a client's +MQTTRECV carries a length (None: detect it)."""
@@ -165,15 +175,25 @@ class Parser:
         return True
 
     def _recv(self, buf: bytearray, pos: int, events: list[Event]) -> int:
-        """Parse a +MQTTRECV at `pos`; return where it ends, or -1 when more bytes are needed."""
+        """Parse a +MQTTRECV at `pos`; return where it ends, or -1 when more bytes are needed.
+
+        The fast path jumps over the payload by its declared length and checks that a line
+        end follows; whatever it does not take, the general path below decides (the same
+        way, however the stream was chunked).
+        """
+        m = _RECV_FAST.match(buf, pos)
+        if m is not None:
+            end = self._recv_fast(buf, pos, m, events)
+            if end >= 0:
+                return end
         line_end = _LINE_END.search(buf, pos)
         if line_end is None:
-            if len(buf) - pos > MAX_LINE:
+            if len(buf) - pos > MAX_RECV_LINE:
                 events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
                 self._discarding = True
                 return len(buf)
             return -1
-        if line_end.start() - pos > MAX_LINE:
+        if line_end.start() - pos > MAX_RECV_LINE:
             events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
             return line_end.start()
         head = _RECV_HEAD.match(buf, pos, line_end.start())
@@ -189,7 +209,8 @@ class Parser:
             events.append(Garbage(bytes(buf[pos : line_end.start()]), "topic is not UTF-8"))
             return line_end.start()
         start = head.end()
-        spaced = b", " in buf[pos:start]
+        # Spacing style from the separators before the topic (a quoted topic may hold ", ").
+        spaced = b", " in buf[pos : head.start(3) if head.group(3) is not None else head.start(4)]
         mode = self._length_field.get(index)
         length = _LEN_FIELD.match(buf, start, line_end.start() + 1) if mode is not False else None
         if length is None:
@@ -208,6 +229,33 @@ class Parser:
             return length.end()
         return self._payload(buf, length.end(), line_end.start(), declared, spaced, events,
                              index, packet_id, topic)
+
+    def _recv_fast(self, buf: bytearray, pos: int, m: re.Match[bytes], events: list[Event]) -> int:
+        """A payload of exactly its declared length, then a line end; -1 if that is not so."""
+        index = int(m.group(1))
+        declared = int(m.group(7))
+        if declared > MAX_RECV_PAYLOAD or self._length_field.get(index) is False:
+            return -1
+        start = m.end()
+        spaced = m.group(2) or m.group(4)
+        sep = 1 if spaced and buf[start : start + 1] == b" " else 0
+        end = start + sep + declared
+        if end >= len(buf) or end - pos > MAX_RECV_LINE or buf[end] not in (_CR, _LF):
+            return -1
+        if sep and buf[end - 1] in (_CR, _LF):
+            return -1  # is the space a separator or payload? the general path decides
+        topic_bytes = m.group(5) if m.group(5) is not None else m.group(6).rstrip(b" ")
+        topic = self._topics.get(topic_bytes)
+        if topic is None:
+            try:
+                topic = topic_bytes.decode("utf-8")
+            except UnicodeDecodeError:
+                return -1
+            if len(self._topics) < _TOPIC_CACHE_SIZE:
+                self._topics[topic_bytes] = topic
+        payload = bytes(buf[start + sep : end])
+        events.append(MqttRecv(index, int(m.group(3)), topic, payload, declared))
+        return end
 
     @staticmethod
     def _payload(
