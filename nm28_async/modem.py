@@ -31,7 +31,7 @@ from .protocol.results import ClientConfig, is_progress, parse_config_block, res
 from .queues import MessageQueue, Overflow
 from .supervisor import Backoff, Session, supervised
 from .tasks import background_tasks
-from .transport import open_stream
+from .transport import PortWriter, open_stream
 
 log = logging.getLogger("nm28_async")
 wire = logging.getLogger("nm28_async.wire")
@@ -49,7 +49,7 @@ class Modem:
     def __init__(
         self,
         reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        writer: PortWriter,
         *,
         port: str,
         command_timeout: float,
@@ -81,7 +81,10 @@ class Modem:
             for index in limits.CLIENT_INDEXES
         )
         self._urc_listeners: list[Callable[[Urc], None]] = []
+        self._final_listeners: list[Callable[[Final], None]] = []
+        self._terminated = asyncio.Event()
         self._needs_sync = False
+        self.unexpected_finals = 0
         self.garbage_count = 0
         self.reboots = 0
 
@@ -244,6 +247,21 @@ class Modem:
         self._urc_listeners.append(listener)
         return lambda: self._urc_listeners.remove(listener)
 
+    def add_unexpected_final_listener(
+        self, listener: Callable[[Final], None]
+    ) -> Callable[[], None]:
+        """Call `listener` from the reader for every final result code (`OK`, `ERROR`) that
+        arrives with no command in flight and none owed: the module said something the
+        driver cannot account for. Returns a function that removes it."""
+        self._final_listeners.append(listener)
+        return lambda: self._final_listeners.remove(listener)
+
+    async def wait_closed(self) -> Nm28Error:
+        """Wait until the modem is closed or its port is lost; return the reason."""
+        await self._terminated.wait()
+        assert self._error is not None
+        return self._error
+
     async def execute(
         self,
         command: Command,
@@ -290,18 +308,21 @@ class Modem:
         """Write the command (and its payload after the prompt); return at its final code."""
         in_flight = InFlight(command, command_name(command.line))
         self._in_flight = in_flight
-        deadline = anyio.current_time() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        # A timer rather than a cancel scope: this is every command's hot path (benchmarks/).
+        timer = loop.call_at(deadline, in_flight.expire)
         payload_written = abandoned = False
         try:
-            with anyio.fail_after(timeout):
-                await self._write(command.line, command.log_text)
+            await self._write(command.line, command.log_text, deadline)
+            signal = await in_flight.next_signal()
+            if command.payload is not None and isinstance(signal, Prompt):
+                payload_written = True
+                size = len(command.payload)
+                await self._write(command.payload, f"<payload {size} bytes>", deadline)
                 signal = await in_flight.next_signal()
-                if command.payload is not None and isinstance(signal, Prompt):
-                    payload_written = True
-                    await self._write(command.payload, f"<payload {len(command.payload)} bytes>")
-                    signal = await in_flight.next_signal()
-                while isinstance(signal, Prompt):
-                    signal = await in_flight.next_signal()
+            while isinstance(signal, Prompt):
+                signal = await in_flight.next_signal()
         except TimeoutError:
             self._owed_finals += 1
             raise Nm28TimeoutError(
@@ -315,6 +336,7 @@ class Modem:
                 abandoned = True
             raise
         finally:
+            timer.cancel()
             if not abandoned:
                 self._in_flight = None
         if not signal.ok:
@@ -388,13 +410,16 @@ class Modem:
         self._needs_sync = False
         log.info("synchronised with the module on %s", self.port)
 
-    async def _write(self, data: bytes, log_text: str) -> None:
+    async def _write(self, data: bytes, log_text: str, deadline: float | None = None) -> None:
+        """Write; wait for the port to take what it could not take at once, up to `deadline`."""
         self._raise_if_closed()
         if wire.isEnabledFor(logging.DEBUG):
             wire.debug("TX %s", log_text)
         try:
             self._writer.write(data)
-            await self._writer.drain()
+            if self._writer.buffered:
+                async with asyncio.timeout_at(deadline):
+                    await self._writer.drain()
         except (OSError, RuntimeError) as exc:
             error = PortLostError(f"write to {self.port} failed: {exc}")
             self._terminate(error)
@@ -466,6 +491,12 @@ class Modem:
                 log.info("late %s of a timed-out command dropped", event.kind.value)
             else:
                 log.warning("unexpected %s with no command in flight dropped", event.kind.value)
+                self.unexpected_finals += 1
+                for final_listener in self._final_listeners:
+                    try:
+                        final_listener(event)
+                    except Exception:
+                        log.exception("final-code listener %r failed", final_listener)
         elif isinstance(event, Prompt):
             if in_flight is not None:
                 in_flight.push(event)
@@ -530,6 +561,7 @@ class Modem:
         if self._error is not None:
             return
         self._error = error
+        self._terminated.set()
         if not isinstance(error, ModemClosedError):
             log.error("%s", error)
         if self._in_flight is not None:
@@ -546,7 +578,7 @@ class Modem:
         self._parser.set_length_field(client_index, enabled)
 
 
-async def _close_writer(writer: asyncio.StreamWriter) -> None:
+async def _close_writer(writer: PortWriter) -> None:
     """Close the port and wait for it, even when the caller is being cancelled."""
     writer.close()
     with anyio.CancelScope(shield=True), anyio.move_on_after(2.0):

@@ -21,9 +21,16 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .client import ClientState, Message, MqttClient
-from .errors import ModemClosedError, Nm28Error, Nm28TimeoutError, OpenError, PortLostError
+from .errors import (
+    ModemClosedError,
+    ModuleRebootedError,
+    Nm28Error,
+    Nm28TimeoutError,
+    OpenError,
+    PortLostError,
+)
 from .protocol import commands
-from .protocol.events import ResultLine
+from .protocol.events import Final, ResultLine
 from .queues import MessageQueue, Overflow
 from .tasks import background_tasks
 
@@ -67,7 +74,8 @@ class Backoff:
     jitter: float = 0.2
 
     def delay(self, attempt: int) -> float:
-        base = min(self.maximum, self.initial * self.factor**attempt)
+        # the exponent is capped: factor**attempt overflows a float after ~1000 attempts
+        base = min(self.maximum, self.initial * self.factor ** min(attempt, 64))
         return base * (1 + random.uniform(-self.jitter, self.jitter))
 
 
@@ -119,7 +127,11 @@ class Session:
         self._state = LinkState.CLOSED
         self._states: MessageQueue[StateChange] = MessageQueue(256, Overflow.DROP_OLDEST)
         self._connected = asyncio.Event()
+        """Set while CONNECTED, and for good once the session ended (see `_ended`)."""
+        self._ended: Nm28Error | None = None
         self._lost = asyncio.Event()
+        self._lost_reason = ""
+        self._check = asyncio.Event()
         self._waiting_publishes = 0
         self._seen_reboots = modem.reboots
         self.reconnects = 0
@@ -143,8 +155,17 @@ class Session:
         return self.client.messages()
 
     async def wait_connected(self, timeout: float | None = None) -> None:
-        with anyio.fail_after(timeout):
-            await self._connected.wait()
+        """Wait for the link; raises Nm28TimeoutError (a TimeoutError), or the reason the
+        session ended."""
+        try:
+            with anyio.fail_after(timeout):
+                await self._connected.wait()
+        except TimeoutError:
+            raise Nm28TimeoutError(
+                f"client {self.client.index} not connected within {timeout:g} s"
+            ) from None
+        if self._ended is not None:
+            raise self._ended
 
     # --- what the application calls --------------------------------------------------------
 
@@ -160,7 +181,11 @@ class Session:
     async def unsubscribe(self, topic: str) -> None:
         self._subscriptions.pop(topic, None)
         if self._state is LinkState.CONNECTED:
-            await self.client.unsubscribe(topic)
+            try:
+                await self.client.unsubscribe(topic)
+            except Nm28Error as exc:
+                self.link_lost(f"unsubscribe failed: {exc}")
+                raise
 
     async def publish(
         self,
@@ -181,6 +206,8 @@ class Session:
         commands.check_topic(topic, wildcards=False)
         commands.as_payload(payload)
         if not wait:
+            if self._ended is not None:
+                raise self._ended
             if self._state is not LinkState.CONNECTED:
                 raise NotConnectedError(f"client {self.client.index} is {self._state.value}")
             return await self._publish_once(topic, payload, qos, retain)
@@ -192,6 +219,8 @@ class Session:
             with anyio.fail_after(limit):
                 while True:
                     await self._connected.wait()
+                    if self._ended is not None:
+                        raise self._ended
                     try:
                         return await self._publish_once(topic, payload, qos, retain)
                     except (ModemClosedError, PortLostError):
@@ -214,8 +243,9 @@ class Session:
 
     def link_lost(self, reason: str) -> None:
         """Report a lost link (commands failing, status URC); the supervisor reconnects."""
-        if self._state is LinkState.CONNECTED:
+        if self._state is LinkState.CONNECTED and self._ended is None:
             log.warning("client %d link lost: %s", self.client.index, reason)
+            self._lost_reason = reason
             self._connected.clear()
             self._lost.set()
 
@@ -223,40 +253,73 @@ class Session:
 
     async def run(self) -> None:
         """Connect, watch, and reconnect with backoff until cancelled or the modem is gone."""
-        remove = self._modem.add_urc_listener(self._on_urc)
-        attempt = 0
+        remove_urc = self._modem.add_urc_listener(self._on_urc)
+        remove_final = self._modem.add_unexpected_final_listener(self._on_unexpected_final)
+        reason = "session ended"
         try:
-            while True:
-                self._set_state(LinkState.CONNECTING, "connecting")
-                try:
-                    await self._establish()
-                except (ModemClosedError, PortLostError) as exc:
-                    self._set_state(LinkState.CLOSED, str(exc))
-                    return
-                except Nm28Error as exc:
-                    delay = self._backoff.delay(attempt)
-                    attempt += 1
-                    self._set_state(LinkState.BACKING_OFF, f"{exc}; retry in {delay:.2f} s")
-                    await anyio.sleep(delay)
-                    continue
-                attempt = 0
-                self._lost.clear()
-                self._set_state(LinkState.CONNECTED, "connected")
-                self._connected.set()
-                try:
-                    reason = await self._watch()
-                except (ModemClosedError, PortLostError) as exc:
-                    self._set_state(LinkState.CLOSED, str(exc))
-                    return
-                self._connected.clear()
-                self.reconnects += 1
-                self._set_state(LinkState.BACKING_OFF, reason)
+            async with anyio.create_task_group() as tasks:
+                # the port can vanish while the supervisor sleeps or watches: end at once
+                tasks.start_soon(self._end_with_modem, tasks.cancel_scope)
+                reason = await self._supervise()
+                tasks.cancel_scope.cancel()
         finally:
-            remove()
+            remove_urc()
+            remove_final()
+            error = None
+            if self._modem.closed:  # wait_closed() returns at once: it does not suspend
+                error = await self._modem.wait_closed()
+                reason = str(error)
+            self._end(reason, error)
+
+    async def _end_with_modem(self, scope: anyio.CancelScope) -> None:
+        await self._modem.wait_closed()
+        scope.cancel()
+
+    def _end(self, reason: str, error: Nm28Error | None) -> None:
+        """The session is over: fail every waiting publish, end `states()`."""
+        if self._ended is None:
+            self._ended = error or NotConnectedError(
+                f"the session of client {self.client.index} ended"
+            )
+        self._connected.set()  # wakes waiters, which then raise `_ended`
+        if self._state is not LinkState.CLOSED:
+            self._set_state(LinkState.CLOSED, reason)
+        self._states.close()
+
+    async def _supervise(self) -> str:
+        attempt = 0
+        while True:
+            self._set_state(LinkState.CONNECTING, "connecting")
+            reboots = self._modem.reboots
+            try:
+                await self._establish()
+                if self._modem.reboots != reboots:
+                    # the module forgot part of what was just set up (its configuration)
+                    raise ModuleRebootedError("the module rebooted while connecting")
+            except (ModemClosedError, PortLostError) as exc:
+                return str(exc)
+            except ModuleRebootedError as exc:
+                self._set_state(LinkState.BACKING_OFF, f"{exc}; retry at once")
+                continue
+            except Nm28Error as exc:
+                delay = self._backoff.delay(attempt)
+                attempt += 1
+                self._set_state(LinkState.BACKING_OFF, f"{exc}; retry in {delay:.2f} s")
+                await anyio.sleep(delay)
+                continue
+            attempt = 0
+            self._lost.clear()
+            self._check.clear()
+            self._set_state(LinkState.CONNECTED, "connected")
+            self._connected.set()
+            try:
+                reason = await self._watch()
+            except (ModemClosedError, PortLostError) as exc:
+                self._connected.clear()
+                return str(exc)
             self._connected.clear()
-            if self._state is not LinkState.CLOSED:
-                self._set_state(LinkState.CLOSED, "session ended")
-            self._states.close()
+            self.reconnects += 1
+            self._set_state(LinkState.BACKING_OFF, reason)
 
     async def _establish(self) -> None:
         """Apply the configuration, reopen, reconnect, resubscribe."""
@@ -280,9 +343,12 @@ class Session:
         """Return the reason the link is considered lost."""
         while True:
             with anyio.move_on_after(self._poll_interval):
-                await self._lost.wait()
+                async with anyio.create_task_group() as tasks:
+                    for event in (self._lost, self._check):
+                        tasks.start_soon(_set_then_cancel, event, tasks.cancel_scope)
             if self._lost.is_set():
-                return "link lost"
+                return f"link lost: {self._lost_reason}"
+            self._check.clear()
             try:
                 connections = await self._modem.query_connections()
             except (ModemClosedError, PortLostError):
@@ -291,6 +357,12 @@ class Session:
                 return f"poll failed: {exc}"
             if not connections.get(self.client.index, False):
                 return "poll: the module reports the client disconnected"
+
+    def _on_unexpected_final(self, final: Final) -> None:
+        """A final code nobody waited for: the module may have lost state. Poll now."""
+        if self._state is LinkState.CONNECTED:
+            log.info("client %d: unexpected %s, checking the link", self.client.index, final)
+            self._check.set()
 
     def _on_urc(self, urc: Urc) -> None:
         if self._modem.reboots != self._seen_reboots:
@@ -314,10 +386,20 @@ async def supervised(session: Session) -> AsyncIterator[Session]:
     await _close_quietly(session.client)
 
 
+async def _set_then_cancel(event: asyncio.Event, scope: anyio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
+
+
 async def _close_quietly(client: MqttClient) -> None:
+    """DISCONNECT then CLOSE, each tried whatever the other did: after a dropped link the
+    module refuses DISCONNECT (`+MQTTDISC: <idx>,-1`) but still holds the network, and only
+    CLOSE frees the index for the next OPEN."""
     for step in (client.disconnect, client.close):
         try:
             with anyio.fail_after(5):
                 await step()
-        except (Nm28Error, TimeoutError):
+        except (ModemClosedError, PortLostError):
             return
+        except (Nm28Error, TimeoutError) as exc:
+            log.debug("client %d: %s during clean-up: %s", client.index, step.__name__, exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -76,9 +77,15 @@ class MosquittoFactory:
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(
-        self, *, persistence: bool = False, anonymous: bool = True, extra: tuple[str, ...] = ()
+        self,
+        *,
+        persistence: bool = False,
+        anonymous: bool = True,
+        extra: tuple[str, ...] = (),
+        port: int | None = None,
     ) -> BrokerInfo:
-        port = free_port()
+        """Start a broker; ``port`` restarts one on the port a stopped broker served."""
+        port = free_port() if port is None else port
         conf = self._folder / f"mosquitto-{port}.conf"
         lines = [
             # as root mosquitto would switch to its own user, which cannot read tmp_path
@@ -103,9 +110,17 @@ class MosquittoFactory:
         proc.terminate()
         proc.wait(5)
 
+    def pause(self, info: BrokerInfo) -> None:
+        """Freeze the broker (SIGSTOP): it accepts TCP but answers nothing until ``resume``."""
+        self._procs[info.port].send_signal(signal.SIGSTOP)
+
+    def resume(self, info: BrokerInfo) -> None:
+        self._procs[info.port].send_signal(signal.SIGCONT)
+
     def stop_all(self) -> None:
         for proc in self._procs.values():
             if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
                 proc.terminate()
             try:
                 proc.wait(5)

@@ -305,7 +305,9 @@ class AtEngine:
             finally:
                 self._busy.discard(idx)
             await self._ack_delay()
-            return [f"+MQTTCONN: {idx},2" if code is None else f"+MQTTCONN: {idx},0,{code}"]
+            # the manual's set-command answer always has three fields; ret_code 0 when no
+            # CONNACK came (a two-field line would read as the query's <idx>,<state>)
+            return [f"+MQTTCONN: {idx},{2 if code is None else 0},{code or 0}"]
 
         await self._complete(operation)
 

@@ -1,0 +1,93 @@
+"""Fault injection: the pty is pulled away under load (a USB unplug); every pending call and
+iterator ends with PortLostError within a bound, and the port can be opened again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from conftest import BrokerInfo
+from reliability_rig import FAST_BACKOFF, collect
+
+import nm28_async as nm
+from nm28_async.sim import VirtualModem
+from nm28_async.supervisor import LinkState, Session
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.asyncio
+async def test_port_pulled_under_load_ends_everything_then_reopens(broker: BrokerInfo) -> None:
+    async with VirtualModem(broker.url) as sim:
+        path = await sim.serve_pty()
+        async with nm.Modem.open(path) as modem, AsyncExitStack() as stack:
+            sessions: list[Session] = [
+                await stack.enter_async_context(
+                    modem.session(i, broker.host, broker.port, client_id=f"pull-{i}",
+                                  backoff=FAST_BACKOFF, poll_interval=0.2)
+                )
+                for i in range(3)
+            ]  # fmt: skip
+            for session in sessions:
+                await session.wait_connected(5)
+            await sessions[1].subscribe("pull/#", qos=1)
+            done: list[int] = [0, 0, 0]
+
+            async def publish_forever(session: Session) -> None:
+                while True:
+                    await session.publish(f"pull/{session.client.index}", b"load", qos=1)
+                    done[session.client.index] += 1
+
+            async def consume() -> None:
+                async for _ in sessions[1].messages():
+                    pass
+
+            async def command_forever() -> None:
+                while True:
+                    await modem.command("AT+CSQ")
+
+            async def states_end() -> None:
+                async for _ in sessions[2].states():
+                    pass
+
+            work: list[Coroutine[Any, Any, None]] = [
+                *(publish_forever(s) for s in sessions),
+                consume(),
+                command_forever(),
+                sessions[0].wait_connected(None),
+            ]
+            tasks = [asyncio.create_task(job) for job in work]
+            await asyncio.sleep(0.5)
+            assert all(n > 0 for n in done)
+            assert not any(t.done() for t in tasks[:5])
+            ender = asyncio.create_task(states_end())
+            pulled_at = time.monotonic()
+            sim.close_port()
+            results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 3)
+            bound = time.monotonic() - pulled_at
+            await asyncio.wait_for(ender, 1)  # the state stream ended too
+            # wait_connected(None) returned when the session was still connected, or raised
+            assert [type(r) for r in results[:5]] == [nm.PortLostError] * 5
+            assert results[5] is None or isinstance(results[5], nm.PortLostError)
+            assert bound < 2.0
+            assert all(s.state is LinkState.CLOSED for s in sessions)
+            with pytest.raises(nm.PortLostError):
+                await sessions[0].publish("pull/0", b"late")
+            with pytest.raises(nm.PortLostError):
+                await modem.command("AT")
+        # the "USB device" comes back: a new port, the same module, which still holds the clients
+        path = await sim.serve_pty()
+        async with nm.Modem.open(path) as modem:
+            assert set(await modem.query_open()) == {0, 1, 2}
+            async with modem.session(
+                0, broker.host, broker.port, client_id="pull-0", backoff=FAST_BACKOFF
+            ) as session:
+                await session.wait_connected(5)
+                await session.subscribe("pull/again", qos=1)
+                await session.publish("pull/again", b"welcome back", qos=1)
+                (message,) = await collect(session, 1, timeout=5)
+                assert message.payload == b"welcome back"

@@ -1,0 +1,220 @@
+"""Supervised sessions against the virtual NM28 and a real broker: detection of a lost link
+(failing command, status URC, unexpected final code, poll), reconnection with re-applied
+configuration and resubscription, publishing through an outage, and the session's end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from conftest import BrokerInfo, MosquittoFactory, publish_with_tool, start_subscriber
+from reliability_rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
+
+import nm28_async as nm
+from nm28_async.sim import VirtualModem
+from nm28_async.supervisor import (
+    Backoff,
+    LinkState,
+    NotConnectedError,
+    OutboxFullError,
+    Session,
+    StateChange,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest_asyncio.fixture
+async def sim(broker: BrokerInfo) -> AsyncIterator[VirtualModem]:
+    async with VirtualModem(broker.url) as modem:
+        yield modem
+
+
+async def history(session: Session) -> list[StateChange]:
+    """Every state change of a session that has ended."""
+    return [change async for change in session.states()]
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
+    backoff = Backoff(initial=0.5, maximum=30.0, factor=2.0, jitter=0.2)
+    for attempt, base in enumerate([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]):
+        delays = [backoff.delay(attempt) for _ in range(200)]
+        assert all(base * 0.8 <= d <= base * 1.2 for d in delays), (attempt, min(delays))
+        assert max(delays) - min(delays) > base * 0.1  # jittered, not constant
+    # a very long outage (hours of attempts) must not overflow the exponent
+    assert 24.0 <= backoff.delay(5000) <= 36.0
+
+
+@pytest.mark.asyncio
+async def test_dropped_link_is_found_by_poll_and_restored(
+    sim: VirtualModem, broker: BrokerInfo, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="nm28_async.wire")
+    path = await sim.serve_pty()
+    async with nm.Modem.open(path) as modem:
+        async with modem.session(
+            2, broker.host, broker.port, client_id="sup-poll", keepalive=45,
+            backoff=FAST_BACKOFF, poll_interval=0.3,
+        ) as session:  # fmt: skip
+            await session.wait_connected(5)
+            await session.subscribe("sup/down", qos=1)
+            assert session.client.subscriptions == {"sup/down": 1}
+            assert sim.drop_link(2)
+            took = await wait_reconnected(session, 1, timeout=5)
+            assert took < 3.0
+            # resubscribed: a message published by another client reaches the session
+            await publish_with_tool(broker, "sup/down", b"after-drop", qos=1)
+            (message,) = await collect(session, 1, timeout=5)
+            assert message.payload == b"after-drop"
+            assert session.reconnects == 1
+            assert (await modem.query_config())[2].keepalive == 45
+        changes = await history(session)
+    states = [c.state for c in changes]
+    assert states == [
+        LinkState.CONNECTING,
+        LinkState.CONNECTED,
+        LinkState.BACKING_OFF,
+        LinkState.CONNECTING,
+        LinkState.CONNECTED,
+        LinkState.CLOSED,
+    ]
+    assert "poll" in changes[2].reason
+    # the configuration was applied on both connections
+    sent = [r.getMessage() for r in caplog.records if r.name == "nm28_async.wire"]
+    assert sum('"keepalive",2,45' in line for line in sent) == 2
+    assert sum("MQTTSUB=2" in line for line in sent) == 2
+
+
+@pytest.mark.asyncio
+async def test_status_urc_finds_loss_without_waiting_for_the_poll(
+    sim: VirtualModem, broker: BrokerInfo
+) -> None:
+    path = await sim.serve_pty()
+    async with nm.Modem.open(path) as modem:
+        async with modem.session(
+            0, broker.host, broker.port, client_id="sup-urc", backoff=FAST_BACKOFF,
+            poll_interval=60,
+        ) as session:  # fmt: skip
+            await session.wait_connected(5)
+            assert sim.drop_link(0)
+            sim.inject(b"\r\n+MQTTSTAT: 1,1\r\n")  # another client's status: not ours
+            await asyncio.sleep(0.3)
+            assert session.state is LinkState.CONNECTED
+            assert session.reconnects == 0
+            sim.inject(b"\r\n+MQTTSTAT: 0,1\r\n")
+            took = await wait_reconnected(session, 1, timeout=3)
+            assert took < 2.0
+        changes = await history(session)
+    assert "status URC" in changes[2].reason
+
+
+@pytest.mark.asyncio
+async def test_unexpected_final_code_triggers_a_check(
+    sim: VirtualModem, broker: BrokerInfo
+) -> None:
+    path = await sim.serve_pty()
+    async with nm.Modem.open(path) as modem:
+        async with modem.session(
+            1, broker.host, broker.port, client_id="sup-final", backoff=FAST_BACKOFF,
+            poll_interval=60,
+        ) as session:  # fmt: skip
+            await session.wait_connected(5)
+            # a stray final while the link is fine: checked, and nothing happens
+            sim.inject(b"\r\nOK\r\n")
+            await wait_until(lambda: modem.unexpected_finals == 1, 2, "stray OK seen")
+            await asyncio.sleep(0.3)
+            assert session.state is LinkState.CONNECTED
+            assert session.reconnects == 0
+            assert sim.drop_link(1)
+            sim.inject(b"\r\nERROR\r\n")
+            took = await wait_reconnected(session, 1, timeout=3)
+            assert took < 2.0
+            assert modem.unexpected_finals == 2
+        changes = await history(session)
+    assert "poll" in changes[2].reason
+
+
+@pytest.mark.asyncio
+async def test_failing_publish_reconnects_and_is_retried(
+    sim: VirtualModem, broker: BrokerInfo
+) -> None:
+    path = await sim.serve_pty()
+    async with nm.Modem.open(path) as modem, modem.session(
+        3, broker.host, broker.port, client_id="sup-pub", backoff=FAST_BACKOFF,
+        poll_interval=60,
+    ) as session:  # fmt: skip
+        await session.wait_connected(5)
+        sub = await start_subscriber(broker, "sup/up", count=1)
+        try:
+            assert sim.drop_link(3)
+            await session.publish("sup/up", b"through-the-outage", qos=1, timeout=10)
+            (received,) = await sub.messages()
+        finally:
+            await sub.close()
+        assert received.payload == b"through-the-outage"
+        assert session.reconnects == 1
+        assert session.state is LinkState.CONNECTED
+
+
+@pytest.mark.asyncio
+async def test_publish_while_down_fails_fast_or_waits_bounded(
+    mosquitto: MosquittoFactory,
+) -> None:
+    info = mosquitto.start()
+    mosquitto.stop(info)  # nobody listens: every OPEN fails with result 5
+    async with VirtualModem(info.url) as sim:
+        path = await sim.serve_pty()
+        async with nm.Modem.open(path) as modem:
+            async with modem.session(
+                0, info.host, info.port, client_id="sup-down", backoff=FAST_BACKOFF,
+                outbox_size=2, publish_timeout=0.5,
+            ) as session:  # fmt: skip
+                await wait_until(
+                    lambda: session.state is LinkState.BACKING_OFF, 3, "first attempt failed"
+                )
+                with pytest.raises(NotConnectedError):
+                    await session.publish("t", b"x", qos=1, wait=False)
+                started = time.monotonic()
+                with pytest.raises(nm.Nm28TimeoutError):
+                    await session.publish("t", b"x", qos=1)  # publish_timeout 0.5 s
+                assert 0.4 < time.monotonic() - started < 2.0
+                waiting = [
+                    asyncio.create_task(session.publish("t", b"x", qos=1, timeout=5))
+                    for _ in range(2)
+                ]
+                await asyncio.sleep(0.1)
+                with pytest.raises(OutboxFullError):
+                    await session.publish("t", b"x", qos=1)
+                with pytest.raises(nm.Nm28TimeoutError):
+                    await session.wait_connected(0.1)
+            # leaving the session fails what still waits: nothing is dropped silently
+            results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 2)
+            assert [type(r) for r in results] == [NotConnectedError, NotConnectedError]
+            changes = await history(session)
+    assert session.state is LinkState.CLOSED
+    reasons = [c.reason for c in changes if c.state is LinkState.BACKING_OFF]
+    assert len(reasons) >= 2
+    assert all("result 5" in r for r in reasons)
+
+
+@pytest.mark.asyncio
+async def test_leaving_the_session_disconnects_and_closes_the_client(
+    sim: VirtualModem, broker: BrokerInfo
+) -> None:
+    path = await sim.serve_pty()
+    async with nm.Modem.open(path) as modem:
+        async with modem.session(
+            4, broker.host, broker.port, client_id="sup-exit", backoff=FAST_BACKOFF
+        ) as session:
+            await session.wait_connected(5)
+            assert 4 in await modem.query_open()
+        assert session.client.state is nm.ClientState.CLOSED
+        assert 4 not in await modem.query_open()
+        with pytest.raises(NotConnectedError):
+            await session.publish("t", b"late", wait=False)
+        with pytest.raises(NotConnectedError):
+            await session.publish("t", b"late")
