@@ -11,11 +11,10 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from .channel import InFlight, ResultWaiter, command_name
+from .channel import AtChannel, InFlight, ResultWaiter
 from .client import MqttClient
 from .connection import connected
 from .errors import (
-    CommandError,
     ModemClosedError,
     ModuleRebootedError,
     Nm28Error,
@@ -40,7 +39,6 @@ Urc = ResultLine | TextLine | MqttRecv
 """What `Modem.urcs()` yields: lines no command claimed, and payload-less receive notices."""
 
 DEFAULT_REBOOT_BANNERS = frozenset({"RDY", "+PBREADY", "START", "^BOOT", "+SYSSTART"})
-_QUIET_AFTER_PROBE = 0.2
 
 
 class Modem:
@@ -67,14 +65,15 @@ class Modem:
         self._reader = reader
         self._writer = writer
         self._parser = Parser()
-        self._channel = asyncio.Lock()
-        self._in_flight: InFlight | None = None
-        self._waiters: dict[ResultKey, ResultWaiter] = {}
-        self._owed_finals = 0
-        self._abandoned: tuple[InFlight, float, bool] | None = None
-        """A command whose caller was cancelled before its final code: (in flight, deadline,
-        payload written). The next command waits for that final before it writes."""
         self._error: Nm28Error | None = None
+        self._channel = AtChannel(
+            writer,
+            port=port,
+            command_timeout=command_timeout,
+            closed=lambda: self._error,
+            lost=self._terminate,
+        )
+        self._waiters: dict[ResultKey, ResultWaiter] = {}
         self._urcs: MessageQueue[Urc] = MessageQueue(queue_size, Overflow.DROP_OLDEST)
         self._clients = tuple(
             MqttClient(self, index, MessageQueue(queue_size, overflow))
@@ -83,7 +82,6 @@ class Modem:
         self._urc_listeners: list[Callable[[Urc], None]] = []
         self._final_listeners: list[Callable[[Final], None]] = []
         self._terminated = asyncio.Event()
-        self._needs_sync = False
         self.unexpected_finals = 0
         self.garbage_count = 0
         self.reboots = 0
@@ -122,7 +120,7 @@ class Modem:
             async with background_tasks() as tasks:
                 await tasks.start(modem._read_loop)
                 try:
-                    await modem._synchronise(sync_attempts)
+                    await modem._channel.synchronise(sync_attempts)
                     yield modem
                 finally:
                     modem._terminate(ModemClosedError("the modem was closed"))
@@ -274,15 +272,7 @@ class Modem:
         self._raise_if_closed()
         waiter = self._register(command.result) if command.result is not None else None
         try:
-            async with self._channel:
-                self._raise_if_closed()
-                if self._abandoned is not None:
-                    await self._settle_abandoned()
-                if self._needs_sync:
-                    await self._resynchronise()
-                elif self._owed_finals:
-                    await self._probe(attempts=1)
-                lines = await self._exchange(command, timeout or self.command_timeout)
+            lines = await self._channel.transact(command, timeout or self.command_timeout)
             if waiter is None:
                 return lines, None
             limit = result_timeout or self.result_timeout or 45.0
@@ -303,127 +293,6 @@ class Modem:
         waiter = ResultWaiter(key)
         self._waiters[key] = waiter
         return waiter
-
-    async def _exchange(self, command: Command, timeout: float) -> list[ResultLine | TextLine]:
-        """Write the command (and its payload after the prompt); return at its final code."""
-        in_flight = InFlight(command, command_name(command.line))
-        self._in_flight = in_flight
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        # A timer rather than a cancel scope: this is every command's hot path (benchmarks/).
-        timer = loop.call_at(deadline, in_flight.expire)
-        payload_written = abandoned = False
-        try:
-            await self._write(command.line, command.log_text, deadline)
-            signal = await in_flight.next_signal()
-            if command.payload is not None and isinstance(signal, Prompt):
-                payload_written = True
-                size = len(command.payload)
-                await self._write(command.payload, f"<payload {size} bytes>", deadline)
-                signal = await in_flight.next_signal()
-            while isinstance(signal, Prompt):
-                signal = await in_flight.next_signal()
-        except TimeoutError:
-            self._owed_finals += 1
-            raise Nm28TimeoutError(
-                f"{command.log_text}: no final result code within {timeout:g} s"
-            ) from None
-        except anyio.get_cancelled_exc_class():
-            # The command is on the wire and its final code is still to come: keep it in
-            # flight so that final is not taken for the next command's (_settle_abandoned).
-            if self._error is None:
-                self._abandoned = (in_flight, deadline, payload_written)
-                abandoned = True
-            raise
-        finally:
-            timer.cancel()
-            if not abandoned:
-                self._in_flight = None
-        if not signal.ok:
-            raise CommandError(command.log_text, signal)
-        return in_flight.lines
-
-    async def _settle_abandoned(self) -> None:
-        """Wait, until its own deadline, for the final code of a command whose caller was
-        cancelled (writing its payload if the prompt came); the channel lock is held."""
-        assert self._abandoned is not None
-        in_flight, deadline, payload_written = self._abandoned
-        self._abandoned = None
-        command = in_flight.command
-        abandoned = False
-        try:
-            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as scope:
-                signal = await in_flight.next_signal()
-                while isinstance(signal, Prompt):
-                    if command.payload is not None and not payload_written:
-                        payload_written = True
-                        size = len(command.payload)
-                        await self._write(command.payload, f"<payload {size} bytes>")
-                    signal = await in_flight.next_signal()
-            if scope.cancelled_caught:
-                self._owed_finals += 1
-        except ModuleRebootedError:
-            pass  # nothing more will come for it; the reboot handling resynchronises
-        except anyio.get_cancelled_exc_class():
-            if self._error is None:  # this caller was cancelled too: the next one settles it
-                self._abandoned = (in_flight, deadline, payload_written)
-                abandoned = True
-            raise
-        finally:
-            if not abandoned:
-                self._in_flight = None
-
-    async def _probe(self, attempts: int) -> None:
-        """Resynchronise: send AT and absorb every late final owed by timed-out commands."""
-        probe = commands.raw("AT")
-        for attempt in range(1, attempts + 1):
-            expected = self._owed_finals + 1
-            in_flight = InFlight(probe, None)
-            self._in_flight = in_flight
-            try:
-                with anyio.fail_after(min(self.command_timeout, 1.0 * attempt)):
-                    await self._write(probe.line, probe.log_text)
-                    await in_flight.next_signal()
-                for _ in range(expected - 1):
-                    with anyio.move_on_after(_QUIET_AFTER_PROBE):
-                        await in_flight.next_signal()
-                self._owed_finals = 0
-                return
-            except TimeoutError:
-                self._owed_finals += 1
-            finally:
-                self._in_flight = None
-        raise Nm28TimeoutError(f"the module did not answer AT ({attempts} attempts)")
-
-    async def _synchronise(self, attempts: int) -> None:
-        async with self._channel:
-            await self._resynchronise(attempts)
-
-    async def _resynchronise(self, attempts: int = 5) -> None:
-        """AT until answered, then echo off; the channel lock is held by the caller."""
-        await self._probe(attempts)
-        try:
-            await self._exchange(commands.raw("ATE0"), self.command_timeout)
-        except CommandError as exc:
-            # Echo stays on: the parser recognises echoed command lines and drops them.
-            log.warning("the module refused to turn echo off (%s); echoes will be dropped", exc)
-        self._needs_sync = False
-        log.info("synchronised with the module on %s", self.port)
-
-    async def _write(self, data: bytes, log_text: str, deadline: float | None = None) -> None:
-        """Write; wait for the port to take what it could not take at once, up to `deadline`."""
-        self._raise_if_closed()
-        if wire.isEnabledFor(logging.DEBUG):
-            wire.debug("TX %s", log_text)
-        try:
-            self._writer.write(data)
-            if self._writer.buffered:
-                async with asyncio.timeout_at(deadline):
-                    await self._writer.drain()
-        except (OSError, RuntimeError) as exc:
-            error = PortLostError(f"write to {self.port} failed: {exc}")
-            self._terminate(error)
-            raise error from exc
 
     def _raise_if_closed(self) -> None:
         if self._error is not None:
@@ -479,17 +348,9 @@ class Modem:
             return
         if wire.isEnabledFor(logging.DEBUG):
             wire.debug("RX %s", redact(repr(event)))
-        in_flight = self._in_flight
+        in_flight = self._channel.in_flight
         if isinstance(event, Final):
-            if in_flight is not None:
-                in_flight.push(event)
-                if self._abandoned is not None and self._abandoned[0] is in_flight:
-                    self._abandoned = None  # the cancelled command's final: it is over
-                    self._in_flight = None
-            elif self._owed_finals:
-                self._owed_finals -= 1
-                log.info("late %s of a timed-out command dropped", event.kind.value)
-            else:
+            if not self._channel.on_final(event):
                 log.warning("unexpected %s with no command in flight dropped", event.kind.value)
                 self.unexpected_finals += 1
                 for final_listener in self._final_listeners:
@@ -498,8 +359,7 @@ class Modem:
                     except Exception:
                         log.exception("final-code listener %r failed", final_listener)
         elif isinstance(event, Prompt):
-            if in_flight is not None:
-                in_flight.push(event)
+            self._channel.on_prompt(event)
         elif isinstance(event, ResultLine):
             self._route_line(event, in_flight)
         elif isinstance(event, TextLine):
@@ -538,11 +398,10 @@ class Modem:
         self.reboots += 1
         log.warning("module rebooted (%s)", banner)
         error = ModuleRebootedError(f"the module rebooted ({banner})")
-        if self._in_flight is not None:
-            self._in_flight.fail(error)
+        self._channel.fail(error)
+        self._channel.needs_sync = True
         for waiter in list(self._waiters.values()):
             waiter.fail(error)
-        self._needs_sync = True
         for client in self._clients:
             client.reset_state()
             self._parser.set_length_field(client.index, None)
@@ -564,8 +423,7 @@ class Modem:
         self._terminated.set()
         if not isinstance(error, ModemClosedError):
             log.error("%s", error)
-        if self._in_flight is not None:
-            self._in_flight.fail(error)
+        self._channel.fail(error)
         for waiter in list(self._waiters.values()):
             waiter.fail(error)
         iterator_error = None if isinstance(error, ModemClosedError) else error
