@@ -11,7 +11,9 @@ from .errors import (
     ModuleRebootedError,
     Nm28Error,
     Nm28TimeoutError,
+    NotConnectedError,
     OpenError,
+    OutboxFullError,
     PortLostError,
     PublishError,
     QueueOverflowError,
@@ -23,8 +25,10 @@ from .modem import Modem, Urc
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
 from .queues import Overflow
+from .supervisor import Backoff, LinkState, Session, StateChange
 
 __all__ = [
+    "Backoff",
     "ClientConfig",
     "ClientState",
     "CloseError",
@@ -32,6 +36,7 @@ __all__ = [
     "ConnectError",
     "CtwingVersionError",
     "DisconnectError",
+    "LinkState",
     "Message",
     "Modem",
     "ModemClosedError",
@@ -39,12 +44,16 @@ __all__ = [
     "MqttClient",
     "Nm28Error",
     "Nm28TimeoutError",
+    "NotConnectedError",
     "OpenError",
+    "OutboxFullError",
     "Overflow",
     "PortLostError",
     "PublishError",
     "QueueOverflowError",
     "ResultCodeError",
+    "Session",
+    "StateChange",
     "SubscribeError",
     "UnsubscribeError",
     "Urc",

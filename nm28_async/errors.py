@@ -109,3 +109,11 @@ class ModuleRebootedError(Nm28Error):
 
 class QueueOverflowError(Nm28Error):
     """A client's message queue overflowed under the `Overflow.FAIL` policy."""
+
+
+class OutboxFullError(Nm28Error):
+    """A supervised publish found the outbox full: too many already wait for the link."""
+
+
+class NotConnectedError(Nm28Error):
+    """A fail-fast supervised publish was made while the link was down."""

@@ -26,7 +26,9 @@ from .errors import (
     ModuleRebootedError,
     Nm28Error,
     Nm28TimeoutError,
+    NotConnectedError,
     OpenError,
+    OutboxFullError,
     PortLostError,
 )
 from .protocol import commands
@@ -54,14 +56,6 @@ class StateChange:
     state: LinkState
     reason: str
     at: float = field(default_factory=time.monotonic)
-
-
-class OutboxFullError(Nm28Error):
-    """Too many publishes are already waiting for the link."""
-
-
-class NotConnectedError(Nm28Error):
-    """A fail-fast publish was made while the link was down."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,7 @@ from conftest import BrokerInfo, MosquittoFactory, publish_with_tool, start_subs
 from reliability_rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
 
 import nm28_async as nm
-from nm28_async.sim import VirtualModem
-from nm28_async.supervisor import (
+from nm28_async import (
     Backoff,
     LinkState,
     NotConnectedError,
@@ -24,6 +23,7 @@ from nm28_async.supervisor import (
     Session,
     StateChange,
 )
+from nm28_async.sim import VirtualModem
 
 pytestmark = pytest.mark.e2e
 
