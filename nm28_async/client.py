@@ -250,17 +250,9 @@ class MqttClient:
         if code != 0:
             raise CtwingVersionError(self.index, code)
 
-    async def messages(self) -> AsyncIterator[Message]:
+    def messages(self) -> AsyncIterator[Message]:
         """Iterate received messages. Ends when the modem closes; raises if the port is lost."""
-        queue = self._queue
-        while True:
-            message = queue.get_ready()
-            if message is None:
-                try:
-                    message = await queue.get()
-                except StopAsyncIteration:
-                    return
-            yield message
+        return self._queue.items()
 
     # --- engine hooks -----------------------------------------------------------------------
 

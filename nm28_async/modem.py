@@ -228,13 +228,9 @@ class Modem:
             if isinstance(line, ResultLine) and len(line.fields) == 2
         }
 
-    async def urcs(self) -> AsyncIterator[Urc]:
+    def urcs(self) -> AsyncIterator[Urc]:
         """Lines no command claimed (registration, banners, unknown URCs), as they come."""
-        while True:
-            try:
-                yield await self._urcs.get()
-            except StopAsyncIteration:
-                return
+        return self._urcs.items()
 
     def add_urc_listener(self, listener: Callable[[Urc], None]) -> Callable[[], None]:
         """Call `listener` from the reader for every URC (it must be quick and not raise).

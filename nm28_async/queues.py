@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
 
 from .errors import Nm28Error, QueueOverflowError
@@ -91,6 +92,17 @@ class MessageQueue(Generic[T]):
                 if not getter.done() or getter.cancelled():
                     with contextlib.suppress(ValueError):
                         self._getters.remove(getter)
+
+    async def items(self) -> AsyncIterator[T]:
+        """Iterate: items without waiting while some are queued; ends as `get` does."""
+        while True:
+            item = self.get_ready()
+            if item is None:
+                try:
+                    item = await self.get()
+                except StopAsyncIteration:
+                    return
+            yield item
 
     def close(self, error: Nm28Error | None = None) -> None:
         """End the queue: readers drain what is left, then stop (or raise `error`)."""

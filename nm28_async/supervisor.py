@@ -137,13 +137,9 @@ class Session:
     def state(self) -> LinkState:
         return self._state
 
-    async def states(self) -> AsyncIterator[StateChange]:
+    def states(self) -> AsyncIterator[StateChange]:
         """State changes as they happen; ends when the session ends."""
-        while True:
-            try:
-                yield await self._states.get()
-            except StopAsyncIteration:
-                return
+        return self._states.items()
 
     def messages(self) -> AsyncIterator[Message]:
         return self.client.messages()
