@@ -25,9 +25,9 @@ _QUIET_AFTER_PROBE = 0.2
 class InFlight:
     """The one command on the wire: it collects its information lines and its final code."""
 
-    def __init__(self, command: Command, collect_name: str | None) -> None:
+    def __init__(self, command: Command) -> None:
         self.command = command
-        self.collect_name = collect_name
+        self.collect_name, self.collects_text = _answer_shape(command.line)
         self.lines: list[ResultLine | TextLine] = []
         self._signals: deque[Final | Prompt] = deque()
         self._wakeup: asyncio.Future[None] | None = None
@@ -85,15 +85,30 @@ class ResultWaiter:
             self.future.exception()  # mark retrieved: a waiter failed at close may be unawaited
 
 
-def command_name(line: bytes) -> str | None:
-    """`AT+CSQ` -> `CSQ`, `AT+MQTTCFG?` -> `MQTTCFG`; None for basic commands such as `ATI`."""
-    text = line.decode("utf-8", "replace")
+# Commands the manual answers with result lines only: a plain text line during one of them
+# is a URC, not part of the answer.
+_NO_TEXT_ANSWER = frozenset(
+    {"MQTTOPEN", "MQTTCLOSE", "MQTTCONN", "MQTTDISC", "MQTTSUB", "MQTTUNS", "MQTTPUBEX"}
+    | {"CTWINGPOSTVER"}
+)
+_BARE = frozenset({"AT", "ATE0", "ATE1"})
+
+
+def _answer_shape(line: bytes) -> tuple[str | None, bool]:
+    """Which `+NAME:` lines answer this command, and whether plain text lines do too.
+
+    `AT+CSQ` -> ("CSQ", True); `AT+MQTTSUB=...` -> ("MQTTSUB", False); `ATI` -> (None, True).
+    `AT+MQTTCFG?` answers in text (its block); `AT+MQTTCFG=...` does not.
+    """
+    text = line.decode("utf-8", "replace").rstrip("\r").upper()
     if len(text) < 4 or text[2] != "+":
-        return None
+        return None, text not in _BARE
     end = 3
     while end < len(text) and (text[end].isalnum() or text[end] == "_"):
         end += 1
-    return text[3:end].upper()
+    name = text[3:end]
+    in_text = name not in _NO_TEXT_ANSWER and not (name == "MQTTCFG" and text[end:] != "?")
+    return name, in_text
 
 
 class AtChannel:
@@ -166,7 +181,7 @@ class AtChannel:
 
     async def _exchange(self, command: Command, timeout: float) -> list[ResultLine | TextLine]:
         """Write the command (and its payload after the prompt); return at its final code."""
-        in_flight = InFlight(command, command_name(command.line))
+        in_flight = InFlight(command)
         self.in_flight = in_flight
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -238,7 +253,7 @@ class AtChannel:
         probe = commands.raw("AT")
         for attempt in range(1, attempts + 1):
             expected = self._owed_finals + 1
-            in_flight = InFlight(probe, None)
+            in_flight = InFlight(probe)
             self.in_flight = in_flight
             try:
                 with anyio.fail_after(min(self.command_timeout, 1.0 * attempt)):

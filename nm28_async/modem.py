@@ -361,7 +361,7 @@ class Modem:
         elif isinstance(event, TextLine):
             if event.text in self.reboot_banners:
                 self._on_reboot(event)
-            elif in_flight is not None:
+            elif in_flight is not None and in_flight.collects_text:
                 in_flight.lines.append(event)
             else:
                 self._put_urc(event)

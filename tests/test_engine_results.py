@@ -363,3 +363,22 @@ async def test_command_without_answer_holds_only_its_caller() -> None:
         with pytest.raises(nm.Nm28TimeoutError):
             await modem.command("AT+CGMR")
         assert await asyncio.wait_for(modem.command("AT+CSQ"), 2.0) == ["+CSQ: 1,2"]
+
+
+@pytest.mark.asyncio
+async def test_text_line_urc_during_an_mqtt_command_is_not_its_answer() -> None:
+    """A plain text line (no `+NAME:`) while SUB is in flight goes to urcs(); the same kind
+    of line is an information line of a command that answers in text (`ATI`)."""
+
+    async def sub(x: Exchange) -> None:
+        await x.send("NETWORK BLIP", "+MQTTSUB: 0,1,0,1", "OK")
+
+    async def ati(x: Exchange) -> None:
+        await x.send("Yuge NM28", "OK")
+
+    script: Script = {"AT+MQTTSUB=*": sub, "ATI": ati}
+    async with ScriptedModule(script) as mod, nm.Modem.open(mod.port) as modem:
+        assert await asyncio.wait_for(modem.client(0).subscribe("down", 1), 2.0) == 1
+        urcs = await collect(modem.urcs(), 1)
+        assert [getattr(u, "text", None) for u in urcs] == ["NETWORK BLIP"]
+        assert await asyncio.wait_for(modem.command("ATI"), 2.0) == ["Yuge NM28"]
