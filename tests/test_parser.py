@@ -717,3 +717,15 @@ def test_property_noise_without_line_end_bounded(noise: bytes) -> None:
         parser.feed(noise)
         assert parser.buffered <= MAX_LINE
     assert parser.feed(b"\r\nOK\r\n")[-1] == OK
+
+
+def test_test_command_ranges_stay_whole() -> None:
+    """A parenthesised range with a comma inside is one field, as a quoted string is."""
+    events = assert_chunking_invariant(b'+MQTTCFG: "timeout", (0-5), (1-60), (0, 1)\r\n')
+    assert events == [
+        ResultLine(
+            "MQTTCFG",
+            ("timeout", "(0-5)", "(1-60)", "(0, 1)"),
+            '+MQTTCFG: "timeout", (0-5), (1-60), (0, 1)',
+        )
+    ]

@@ -44,7 +44,7 @@ _RECV_FAST = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESULT = re.compile(r"(?:AT)?\+([A-Za-z0-9_]+): *(.*)", re.DOTALL | re.IGNORECASE)
-_FIELD = re.compile(r' *(?:"([^"]*)"|([^,]*?)) *(?:,|$)')
+_FIELD = re.compile(r' *(?:"([^"]*)"|(\([^)]*\)|[^,]*?)) *(?:,|$)')
 _CONNECT = re.compile(r"CONNECT(?: \d+)?")
 
 _PROMPT = Prompt()
@@ -54,7 +54,10 @@ _CR, _LF, _GT, _SP = 13, 10, 0x3E, 0x20
 
 
 def split_fields(text: str) -> tuple[str, ...]:
-    """Split `a, "b,c" ,d` into ('a', 'b,c', 'd'): commas inside quotes do not split."""
+    """Split `a, "b,c" ,(1, 2)` into ('a', 'b,c', '(1, 2)').
+
+    Commas inside quotes or inside a test command's parenthesised range do not split.
+    """
     if not text:
         return ()
     fields: list[str] = []
