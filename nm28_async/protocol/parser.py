@@ -142,12 +142,19 @@ class Parser:
                 events.append(_PROMPT)
                 pos += 1
                 continue
-            if first == 0x2B and buf.startswith(b"+MQTTRECV", pos):
-                end = self._recv(buf, pos, events)
-                if end < 0:
-                    break
-                pos = end
-                continue
+            if first == 0x2B:
+                fast = _RECV_FAST.match(buf, pos)
+                if fast is not None:
+                    end = self._recv_fast(buf, pos, size, fast, events)
+                    if end >= 0:
+                        pos = end
+                        continue
+                if buf.startswith(b"+MQTTRECV", pos):
+                    end = self._recv(buf, pos, events)
+                    if end < 0:
+                        break
+                    pos = end
+                    continue
             e = _LINE_END.search(buf, pos)
             if e is None:
                 if size - pos > MAX_LINE:
@@ -180,15 +187,9 @@ class Parser:
     def _recv(self, buf: bytearray, pos: int, events: list[Event]) -> int:
         """Parse a +MQTTRECV at `pos`; return where it ends, or -1 when more bytes are needed.
 
-        The fast path jumps over the payload by its declared length and checks that a line
-        end follows; whatever it does not take, the general path below decides (the same
-        way, however the stream was chunked).
+        This is the general path: it decides whatever `_recv_fast` does not take, the same
+        way however the stream was chunked.
         """
-        m = _RECV_FAST.match(buf, pos)
-        if m is not None:
-            end = self._recv_fast(buf, pos, m, events)
-            if end >= 0:
-                return end
         line_end = _LINE_END.search(buf, pos)
         if line_end is None:
             if len(buf) - pos > MAX_RECV_LINE:
@@ -233,21 +234,24 @@ class Parser:
         return self._payload(buf, length.end(), line_end.start(), declared, spaced, events,
                              index, packet_id, topic)
 
-    def _recv_fast(self, buf: bytearray, pos: int, m: re.Match[bytes], events: list[Event]) -> int:
-        """A payload of exactly its declared length, then a line end; -1 if that is not so."""
-        index = int(m.group(1))
-        declared = int(m.group(7))
+    def _recv_fast(
+        self, buf: bytearray, pos: int, size: int, m: re.Match[bytes], events: list[Event]
+    ) -> int:
+        """The common +MQTTRECV: jump over the payload by its declared length and check that
+        a line end follows. Returns where it ends, or -1 to leave the line to `_recv`."""
+        index_text, space1, packet_text, space2, quoted, bare, declared_text = m.groups()
+        index = int(index_text)
+        declared = int(declared_text)
         if declared > MAX_RECV_PAYLOAD or self._length_field.get(index) is False:
             return -1
         start = m.end()
-        spaced = m.group(2) or m.group(4)
-        sep = 1 if spaced and buf[start : start + 1] == b" " else 0
+        sep = 1 if (space1 or space2) and buf[start : start + 1] == b" " else 0
         end = start + sep + declared
-        if end >= len(buf) or end - pos > MAX_RECV_LINE or buf[end] not in (_CR, _LF):
+        if end >= size or end - pos > MAX_RECV_LINE or buf[end] not in (_CR, _LF):
             return -1
         if sep and buf[end - 1] in (_CR, _LF):
             return -1  # is the space a separator or payload? the general path decides
-        topic_bytes = m.group(5) if m.group(5) is not None else m.group(6).rstrip(b" ")
+        topic_bytes = quoted if quoted is not None else bare.rstrip(b" ")
         topic = self._topics.get(topic_bytes)
         if topic is None:
             try:
@@ -257,7 +261,7 @@ class Parser:
             if len(self._topics) < _TOPIC_CACHE_SIZE:
                 self._topics[topic_bytes] = topic
         payload = bytes(buf[start + sep : end])
-        events.append(MqttRecv(index, int(m.group(3)), topic, payload, declared))
+        events.append(MqttRecv(index, int(packet_text), topic, payload, declared))
         return end
 
     @staticmethod
