@@ -126,11 +126,16 @@ class HostOutput:
         chunk = max(1, int(rate * 0.005))  # about 5 ms of line time per write
         due = time.monotonic()
         while True:
-            data = await self._queue.get()
+            if self._queue.empty():
+                data = await self._queue.get()
+                due = max(due, time.monotonic())  # the line was idle: it starts again now
+            else:
+                data = self._queue.get_nowait()
             for i in range(0, len(data), chunk):
                 part = data[i : i + chunk]
-                due = max(due, time.monotonic()) + len(part) / rate
                 self._deliver(part)
+                # A busy line keeps its schedule: a late wake-up is caught up, not lost.
+                due += len(part) / rate
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)

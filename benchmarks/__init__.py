@@ -1,0 +1,1 @@
+"""Benchmarks for nm28_async: `python -m benchmarks.run [--quick] [--out DIR]`."""
