@@ -35,24 +35,24 @@ def targets(results: dict[str, Any]) -> list[Target]:
     if "64" in ingest:
         ratio = ingest["64"]["driver_vs_readuntil"]
         out.append(("ingest 64 B >= readuntil rate", "driver / readuntil msg/s",
-                    f"{ratio:.2f}", ">= 1.0", _verdict(ratio, 1.0)))
+                    f"{ratio:.3f}", ">= 1.0", _verdict(ratio, 1.0)))
     if "2048" in ingest:
         ratio = ingest["2048"]["driver_vs_pipe"]
         out.append(("ingest 2048 B >= 0.9 of pipe", "driver / pipe MB/s",
-                    f"{ratio:.2f}", ">= 0.9", _verdict(ratio, 0.9)))
+                    f"{ratio:.3f}", ">= 0.9", _verdict(ratio, 0.9)))
     ratio = results["roundtrip"]["bare_time_over_driver_time"]
     out.append(('command("AT") round trip', "bare time / driver time",
-                f"{ratio:.2f}", ">= 0.9", _verdict(ratio, 0.9)))
+                f"{ratio:.3f}", ">= 0.9", _verdict(ratio, 0.9)))
     cc = results["concurrency"]
     for point in _six(cc["after_ok"]):
         ratio = point["ratio_to_bound"]
         out.append((f"6 clients, result after OK, L={point['latency_s'] * 1000:g} ms",
-                    "driver / bound (bare host, same sim)", f"{ratio:.2f}", ">= 0.95",
+                    "driver / bound (bare host, same sim)", f"{ratio:.3f}", ">= 0.95",
                     _verdict(ratio, 0.95)))
     for point in cc["before_ok"]:
         ratio = point["ratio_to_bound"]
         out.append((f"6 clients, result before OK, L={point['latency_s'] * 1000:g} ms",
-                    "driver / bound (bare host, same sim)", f"{ratio:.2f}", ">= 0.95",
+                    "driver / bound (bare host, same sim)", f"{ratio:.3f}", ">= 0.95",
                     _verdict(ratio, 0.95)))
     for baud, row in results["pacing"].items():
         ratio = row["driver_share"] / row["pipe_share"]
