@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -43,6 +45,12 @@ class EmbeddedBroker:
         broker, self._broker = self._broker, None
         if broker is not None:
             await broker.shutdown()
+            del broker
+            # amqtt 0.12 leaves the transports of connections that were open at shutdown for
+            # the garbage collector; collect them here, where their ResourceWarning is known.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                gc.collect()
 
     async def __aenter__(self) -> EmbeddedBroker:
         await self.start()
