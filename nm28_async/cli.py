@@ -1,4 +1,7 @@
-"""The ``nm28`` command. Each subcommand registers its own parser and coroutine."""
+"""nm28: the virtual NM28 (`sim`), the demo (`demo`), and AT commands to a module (`at`).
+
+Each subcommand registers its own parser and the function that runs it.
+"""
 
 from __future__ import annotations
 
@@ -148,11 +151,56 @@ def _run_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _add_at(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+    p = subparsers.add_parser(
+        "at", help="send AT commands to a module (or a virtual one) and print the answers"
+    )
+    p.add_argument("port", help="device path or pyserial URL (socket://HOST:PORT)")
+    p.add_argument("commands", nargs="+", metavar="COMMAND", help='e.g. AT+CSQ "AT+MQTTCFG?"')
+    p.add_argument("--baudrate", type=int, default=115200)
+    p.add_argument("--timeout", type=_positive, default=5.0, metavar="S", help="per command")
+    p.add_argument("-v", "--verbose", action="store_true", help="log the wire trace")
+    return _run_at
+
+
+def _run_at(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    return asyncio.run(_send_at(args))
+
+
+async def _send_at(args: argparse.Namespace) -> int:
+    from . import Modem, Nm28Error
+
+    try:
+        async with Modem.open(
+            args.port, baudrate=args.baudrate, command_timeout=args.timeout
+        ) as modem:
+            for command in args.commands:
+                print(f"> {command}")
+                for line in await modem.command(command):
+                    print(line)
+                print("OK")
+    except ValueError as exc:
+        print(f"nm28 at: {exc}", file=sys.stderr)
+        return 2
+    except Nm28Error as exc:
+        print(f"nm28 at: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
     """The parser and, per subcommand, the function that runs it; add subcommands here."""
-    parser = argparse.ArgumentParser(prog="nm28", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="nm28",
+        description="Yuge NM28 MQTT AT tools: a virtual NM28, a demo, and AT commands.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    runners = {"sim": _add_sim(subparsers), "demo": _add_demo(subparsers)}
+    runners = {
+        "sim": _add_sim(subparsers),
+        "demo": _add_demo(subparsers),
+        "at": _add_at(subparsers),
+    }
     return parser, runners
 
 
