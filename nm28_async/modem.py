@@ -30,7 +30,7 @@ from .protocol.results import ClientConfig, is_progress, parse_config_block, res
 from .queues import MessageQueue, Overflow
 from .supervisor import Backoff, Session, supervised
 from .tasks import background_tasks
-from .transport import PortWriter, open_stream
+from .transport import READ_SIZE, PortWriter, open_stream
 
 log = logging.getLogger("nm28_async")
 wire = logging.getLogger("nm28_async.wire")
@@ -104,8 +104,12 @@ class Modem:
         queue_size: int = 1000,
         overflow: Overflow = Overflow.DROP_OLDEST,
         sync_attempts: int = 5,
+        reboot_banners: frozenset[str] = DEFAULT_REBOOT_BANNERS,
     ) -> AsyncIterator[Modem]:
-        """Open the port, start the reader, synchronise with the module (AT, ATE0), yield."""
+        """Open the port, start the reader, synchronise with the module (AT, ATE0), yield.
+
+        `reboot_banners` are the lines by which the module announces a restart.
+        """
         reader, writer = await open_stream(port, baudrate)
         modem = cls(
             reader,
@@ -115,6 +119,7 @@ class Modem:
             result_timeout=result_timeout,
             queue_size=queue_size,
             overflow=overflow,
+            reboot_banners=reboot_banners,
         )
         try:
             async with background_tasks() as tasks:
@@ -303,7 +308,7 @@ class Modem:
         reader = self._reader
         try:
             while True:
-                data = await reader.read(65536)
+                data = await reader.read(READ_SIZE)
                 if not data:
                     raise PortLostError(f"{self.port} closed (end of stream)")
                 self.feed(data)
