@@ -9,6 +9,8 @@ readiness callback (the reference row uses pyserial-asyncio's own 1 KiB).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -72,6 +74,29 @@ async def driver(
     return sample
 
 
+async def _bare_stream(
+    path: str,
+    count: int,
+    size: int,
+    consume: Callable[[asyncio.StreamReader], Awaitable[None]],
+    *,
+    rate: float,
+    baudrate: int,
+    read_size: int | None,
+) -> Sample:
+    """A baseline: prepare and start the stream with bare AT, time `consume` reading it."""
+    nbytes = wire.stream_length(count, size)
+    with anyio.fail_after(DEADLINE):
+        async with open_bare(path, baudrate) as streams:
+            reader, writer = streams
+            set_read_size(writer, read_size)
+            await bare_command(streams, wire.prepare_line(count, size, rate=rate))
+            watch = Stopwatch()
+            writer.write(wire.STREAM_LINE.encode() + b"\r")
+            await consume(reader)
+            return watch.stop(count, nbytes)
+
+
 async def pipe(
     path: str,
     count: int,
@@ -82,33 +107,28 @@ async def pipe(
     read_size: int | None = None,
 ) -> Sample:
     """Bare pipe: read the stream's bytes as they come, parse nothing."""
-    nbytes = wire.stream_length(count, size)
-    with anyio.fail_after(DEADLINE):
-        async with open_bare(path, baudrate) as streams:
-            reader, writer = streams
-            set_read_size(writer, read_size)
-            await bare_command(streams, wire.prepare_line(count, size, rate=rate))
-            watch = Stopwatch()
-            writer.write(wire.STREAM_LINE.encode() + b"\r")
-            expected, received = nbytes + len(wire.OK), 0
-            while received < expected:
-                received += len(await reader.read(65536))
-            return watch.stop(count, nbytes)
+    expected = wire.stream_length(count, size) + len(wire.OK)
+
+    async def read_bytes(reader: asyncio.StreamReader) -> None:
+        received = 0
+        while received < expected:
+            received += len(await reader.read(65536))
+
+    return await _bare_stream(
+        path, count, size, read_bytes, rate=rate, baudrate=baudrate, read_size=read_size
+    )
 
 
 async def readuntil(path: str, count: int, size: int, *, read_size: int | None = None) -> Sample:
     """Bare line reader: `readuntil(b"\\r\\n")`, count the lines that are messages."""
-    nbytes = wire.stream_length(count, size)
-    with anyio.fail_after(DEADLINE):
-        async with open_bare(path) as streams:
-            reader, writer = streams
-            set_read_size(writer, read_size)
-            await bare_command(streams, wire.prepare_line(count, size))
-            watch = Stopwatch()
-            writer.write(wire.STREAM_LINE.encode() + b"\r")
-            received = 0
-            while received < count:
-                line = await reader.readuntil(b"\r\n")
-                if line.startswith(b"+MQTTRECV"):
-                    received += 1
-            return watch.stop(count, nbytes)
+
+    async def count_messages(reader: asyncio.StreamReader) -> None:
+        received = 0
+        while received < count:
+            line = await reader.readuntil(b"\r\n")
+            if line.startswith(b"+MQTTRECV"):
+                received += 1
+
+    return await _bare_stream(
+        path, count, size, count_messages, rate=0.0, baudrate=115200, read_size=read_size
+    )

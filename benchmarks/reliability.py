@@ -46,6 +46,17 @@ class Figures:
     broker: str
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def counted(
+        cls, fault: str, driver: str, sent: list[bytes], received: set[bytes],
+        recovery_s: float | None, broker: Broker, extra: dict[str, Any],
+    ) -> Figures:
+        """Figures whose sent/received/lost are counted from the payloads sent and received."""
+        return cls(
+            fault, driver, len(sent), len(set(sent) & received), len(set(sent) - received),
+            recovery_s, broker.kind, extra,
+        )  # fmt: skip
+
 
 class Broker:
     """mosquitto on a fixed loopback port (restartable, persistent), or the embedded broker."""
@@ -158,6 +169,19 @@ class Counter:
 
 
 @asynccontextmanager
+async def counted_broker(folder: Path, topic: str) -> AsyncIterator[tuple[Broker, Counter]]:
+    """A started broker with a `Counter` on `topic`; both stopped on exit."""
+    broker = Broker(folder)
+    await broker.start()
+    counter = Counter(broker, topic)
+    try:
+        yield broker, counter
+    finally:
+        counter.close()
+        await broker.stop()
+
+
+@asynccontextmanager
 async def rig(
     broker: Broker, indexes: range, prefix: str, outbox_size: int = 100, **sim_knobs: Any
 ) -> AsyncIterator[tuple[VirtualModem, nm.Modem, list[Session]]]:
@@ -241,12 +265,11 @@ async def broker_restart(folder: Path) -> Figures:
             await until(lambda: set(sent) <= received, 15)
             consumer.cancel()
             failed = sum(isinstance(r, BaseException) for r in results)
-            return Figures(
+            return Figures.counted(
                 "broker killed mid-stream, restarted after 1 s",
                 "publishes wait in the outbox; both sessions reconnect with backoff; "
                 "clean_session 0 + persistent broker session replays the backlog",
-                len(sent), len(set(sent) & received), len(set(sent) - received), recovery,
-                broker.kind,
+                sent, received, recovery, broker,
                 {"outage_s": round(up - down, 3), "publishes_raised": failed,
                  "duplicates": "QoS 1 redelivery is counted once"},
             )  # fmt: skip
@@ -255,176 +278,153 @@ async def broker_restart(folder: Path) -> Figures:
 
 
 async def module_reboot(folder: Path) -> Figures:
-    broker = Broker(folder)
-    await broker.start()
-    counter = Counter(broker, "rel/reboot/#")
-    try:
-        async with rig(broker, range(6), "reboot") as (sim, modem, sessions):
-            sent: list[bytes] = []
-            streams = [
-                asyncio.create_task(stream(s, f"rel/reboot/{s.client.index}", f"b{s.client.index}",
-                                           40, 0.02, sent))
-                for s in sessions
-            ]  # fmt: skip
-            await asyncio.sleep(0.3)
-            rebooted = time.monotonic()
-            await sim.reboot()
-            recovery = await until(lambda: all(s.reconnects == 1 for s in sessions) and all(
-                s.state is LinkState.CONNECTED for s in sessions))  # fmt: skip
-            results = [r for task in streams for r in await task]
-            await counter.wait_for(set(sent), 10)
-            return Figures(
-                "module reboot mid-command (6 clients streaming)",
-                "command in flight fails with ModuleRebootedError; AT/ATE0 resync; "
-                "all six sessions reconfigured, reopened, reconnected, resubscribed",
-                len(sent), len(set(sent) & counter.payloads), len(set(sent) - counter.payloads),
-                recovery, broker.kind,
-                {"publishes_raised": sum(isinstance(r, BaseException) for r in results),
-                 "reboots_seen": modem.reboots, "since_reboot_s": time.monotonic() - rebooted},
-            )  # fmt: skip
-    finally:
-        counter.close()
-        await broker.stop()
+    async with (
+        counted_broker(folder, "rel/reboot/#") as (broker, counter),
+        rig(broker, range(6), "reboot") as (sim, modem, sessions),
+    ):
+        sent: list[bytes] = []
+        streams = [
+            asyncio.create_task(stream(s, f"rel/reboot/{s.client.index}", f"b{s.client.index}",
+                                       40, 0.02, sent))
+            for s in sessions
+        ]  # fmt: skip
+        await asyncio.sleep(0.3)
+        rebooted = time.monotonic()
+        await sim.reboot()
+        recovery = await until(lambda: all(s.reconnects == 1 for s in sessions) and all(
+            s.state is LinkState.CONNECTED for s in sessions))  # fmt: skip
+        results = [r for task in streams for r in await task]
+        await counter.wait_for(set(sent), 10)
+        return Figures.counted(
+            "module reboot mid-command (6 clients streaming)",
+            "command in flight fails with ModuleRebootedError; AT/ATE0 resync; "
+            "all six sessions reconfigured, reopened, reconnected, resubscribed",
+            sent, counter.payloads, recovery, broker,
+            {"publishes_raised": sum(isinstance(r, BaseException) for r in results),
+             "reboots_seen": modem.reboots, "since_reboot_s": time.monotonic() - rebooted},
+        )  # fmt: skip
 
 
 async def link_drop(folder: Path) -> Figures:
-    broker = Broker(folder)
-    await broker.start()
-    counter = Counter(broker, "rel/drop/#")
-    try:
-        async with rig(broker, range(6), "drop") as (sim, _modem, sessions):
-            sent: list[bytes] = []
-            latencies: dict[int, list[float]] = {s.client.index: [] for s in sessions}
+    async with (
+        counted_broker(folder, "rel/drop/#") as (broker, counter),
+        rig(broker, range(6), "drop") as (sim, _modem, sessions),
+    ):
+        sent: list[bytes] = []
+        latencies: dict[int, list[float]] = {s.client.index: [] for s in sessions}
 
-            async def timed(session: Session, n: int) -> None:
-                payload = f"d{session.client.index}-{n:04d}".encode()
-                sent.append(payload)
-                started = time.monotonic()
-                await session.publish(f"rel/drop/{session.client.index}", payload, qos=1)
-                latencies[session.client.index].append(time.monotonic() - started)
+        async def timed(session: Session, n: int) -> None:
+            payload = f"d{session.client.index}-{n:04d}".encode()
+            sent.append(payload)
+            started = time.monotonic()
+            await session.publish(f"rel/drop/{session.client.index}", payload, qos=1)
+            latencies[session.client.index].append(time.monotonic() - started)
 
-            async def run(session: Session) -> None:
-                async with asyncio.TaskGroup() as tg:
-                    for n in range(50):
-                        tg.create_task(timed(session, n))
-                        await asyncio.sleep(0.02)
-
+        async def run(session: Session) -> None:
             async with asyncio.TaskGroup() as tg:
-                for session in sessions:
-                    tg.create_task(run(session))
-                await asyncio.sleep(0.4)
-                sim.drop_link(2)
-                dropped = time.monotonic()
-                recovery = await until(
-                    lambda: sessions[2].reconnects == 1 and sessions[2].state is LinkState.CONNECTED
-                )
-            await counter.wait_for(set(sent), 10)
-            others = [max(latencies[s.client.index]) for s in sessions if s.client.index != 2]
-            return Figures(
-                "TCP link of 1 of 6 clients cut",
-                "lost link found by the failing publish; that client closes, reopens, "
-                "reconnects; its publishes retry; the other five carry on",
-                len(sent), len(set(sent) & counter.payloads), len(set(sent) - counter.payloads),
-                recovery, broker.kind,
-                {"other_clients_max_publish_latency_s": round(max(others), 4),
-                 "other_clients_reconnects": sum(s.reconnects for s in sessions) - 1,
-                 "since_drop_s": round(time.monotonic() - dropped, 3)},
-            )  # fmt: skip
-    finally:
-        counter.close()
-        await broker.stop()
+                for n in range(50):
+                    tg.create_task(timed(session, n))
+                    await asyncio.sleep(0.02)
+
+        async with asyncio.TaskGroup() as tg:
+            for session in sessions:
+                tg.create_task(run(session))
+            await asyncio.sleep(0.4)
+            sim.drop_link(2)
+            dropped = time.monotonic()
+            recovery = await until(
+                lambda: sessions[2].reconnects == 1 and sessions[2].state is LinkState.CONNECTED
+            )
+        await counter.wait_for(set(sent), 10)
+        others = [max(latencies[s.client.index]) for s in sessions if s.client.index != 2]
+        return Figures.counted(
+            "TCP link of 1 of 6 clients cut",
+            "lost link found by the failing publish; that client closes, reopens, "
+            "reconnects; its publishes retry; the other five carry on",
+            sent, counter.payloads, recovery, broker,
+            {"other_clients_max_publish_latency_s": round(max(others), 4),
+             "other_clients_reconnects": sum(s.reconnects for s in sessions) - 1,
+             "since_drop_s": round(time.monotonic() - dropped, 3)},
+        )  # fmt: skip
 
 
 async def noise(folder: Path) -> Figures:
-    broker = Broker(folder)
-    await broker.start()
-    counter = Counter(broker, "rel/noise/#")
-    try:
-        async with rig(broker, range(2), "noise", noise_interval=0.002) as (sim, modem, sessions):
-            sent: list[bytes] = []
-            for n in range(300):
-                if n % 10 == 0:
-                    sim.inject(b'\r\n+XYZURC: 1,"q"\r\n\xfe\xff\x00garbage\r\n')
-                payload = f"n-{n:04d}".encode()
-                sent.append(payload)
-                await sessions[n % 2].publish(f"rel/noise/{n % 2}", payload, qos=1)
-            await counter.wait_for(set(sent), 10)
-            return Figures(
-                "noise: unknown URCs and binary junk every 2 ms, plus injected lines",
-                "junk skipped and counted, unknown URCs surfaced on urcs(); no command "
-                "confused, no reconnect",
-                len(sent), len(set(sent) & counter.payloads), len(set(sent) - counter.payloads),
-                None, broker.kind,
-                {"garbage_lines": modem.garbage_count,
-                 "reconnects": sum(s.reconnects for s in sessions)},
-            )  # fmt: skip
-    finally:
-        counter.close()
-        await broker.stop()
+    async with (
+        counted_broker(folder, "rel/noise/#") as (broker, counter),
+        rig(broker, range(2), "noise", noise_interval=0.002) as (sim, modem, sessions),
+    ):
+        sent: list[bytes] = []
+        for n in range(300):
+            if n % 10 == 0:
+                sim.inject(b'\r\n+XYZURC: 1,"q"\r\n\xfe\xff\x00garbage\r\n')
+            payload = f"n-{n:04d}".encode()
+            sent.append(payload)
+            await sessions[n % 2].publish(f"rel/noise/{n % 2}", payload, qos=1)
+        await counter.wait_for(set(sent), 10)
+        return Figures.counted(
+            "noise: unknown URCs and binary junk every 2 ms, plus injected lines",
+            "junk skipped and counted, unknown URCs surfaced on urcs(); no command "
+            "confused, no reconnect",
+            sent, counter.payloads, None, broker,
+            {"garbage_lines": modem.garbage_count,
+             "reconnects": sum(s.reconnects for s in sessions)},
+        )  # fmt: skip
 
 
 async def flood(folder: Path, total: int = 100_000, queue: int = 1000) -> Figures:
-    broker = Broker(folder)
-    await broker.start()
-    counter = Counter(broker, "rel/calm")
     line = b"\r\n+MQTTRECV: 5,%d,flood/t,16,%016d\r\n"
-    try:
-        async with rig(broker, range(1), "flood") as (sim, modem, (session,)):
-            flooded = modem.client(5)
-            sent: list[bytes] = []
+    async with (
+        counted_broker(folder, "rel/calm") as (broker, counter),
+        rig(broker, range(1), "flood") as (sim, modem, (session,)),
+    ):
+        flooded = modem.client(5)
+        sent: list[bytes] = []
 
-            async def round_trip() -> float:
-                payload = f"c-{len(sent):05d}".encode()
-                sent.append(payload)
-                started = time.monotonic()
-                await session.publish("rel/calm", payload, qos=1)
-                return time.monotonic() - started
-
-            baseline = [await round_trip() for _ in range(30)]
-
-            async def inject() -> None:
-                for start in range(0, total, 500):
-                    sim.inject(
-                        b"".join(line % (i % 65535 + 1, i) for i in range(start, start + 500))
-                    )
-                    await asyncio.sleep(0.002)
-
+        async def round_trip() -> float:
+            payload = f"c-{len(sent):05d}".encode()
+            sent.append(payload)
             started = time.monotonic()
-            injecting = asyncio.create_task(inject())
-            during: list[float] = []
-            while not injecting.done():
-                during.append(await round_trip())
-            await injecting
-            await until(lambda: flooded.dropped_messages + flooded.queued_messages >= total)
-            elapsed = time.monotonic() - started
-            await counter.wait_for(set(sent), 10)
-            return Figures(
-                f"{total:,} +MQTTRECV flood on 1 client that does not read (queue {queue})",
-                "reader never blocks; DROP_OLDEST keeps the newest, counts every drop; "
-                "other clients' commands unaffected",
-                len(sent), len(set(sent) & counter.payloads), len(set(sent) - counter.payloads),
-                None, broker.kind,
-                {"flood_messages": total, "flood_s": round(elapsed, 3),
-                 "flooded_dropped": flooded.dropped_messages,
-                 "flooded_queued": flooded.queued_messages,
-                 "drops_accounted": flooded.dropped_messages == total - queue,
-                 "publish_latency_p50_before_ms": round(statistics.median(baseline) * 1e3, 2),
-                 "publish_latency_p50_during_ms": round(statistics.median(during) * 1e3, 2),
-                 "publish_latency_max_during_ms": round(max(during) * 1e3, 2)},
-            )  # fmt: skip
-    finally:
-        counter.close()
-        await broker.stop()
+            await session.publish("rel/calm", payload, qos=1)
+            return time.monotonic() - started
+
+        baseline = [await round_trip() for _ in range(30)]
+
+        async def inject() -> None:
+            for start in range(0, total, 500):
+                sim.inject(
+                    b"".join(line % (i % 65535 + 1, i) for i in range(start, start + 500))
+                )
+                await asyncio.sleep(0.002)
+
+        started = time.monotonic()
+        injecting = asyncio.create_task(inject())
+        during: list[float] = []
+        while not injecting.done():
+            during.append(await round_trip())
+        await injecting
+        await until(lambda: flooded.dropped_messages + flooded.queued_messages >= total)
+        elapsed = time.monotonic() - started
+        await counter.wait_for(set(sent), 10)
+        return Figures.counted(
+            f"{total:,} +MQTTRECV flood on 1 client that does not read (queue {queue})",
+            "reader never blocks; DROP_OLDEST keeps the newest, counts every drop; "
+            "other clients' commands unaffected",
+            sent, counter.payloads, None, broker,
+            {"flood_messages": total, "flood_s": round(elapsed, 3),
+             "flooded_dropped": flooded.dropped_messages,
+             "flooded_queued": flooded.queued_messages,
+             "drops_accounted": flooded.dropped_messages == total - queue,
+             "publish_latency_p50_before_ms": round(statistics.median(baseline) * 1e3, 2),
+             "publish_latency_p50_during_ms": round(statistics.median(during) * 1e3, 2),
+             "publish_latency_max_during_ms": round(max(during) * 1e3, 2)},
+        )  # fmt: skip
 
 
 async def port_pull(folder: Path) -> Figures:
-    broker = Broker(folder)
-    await broker.start()
-    counter = Counter(broker, "rel/pull/#")
     sent: list[bytes] = []
     ok: list[bytes] = []
     raised: list[BaseException] = []
-    try:
+    async with counted_broker(folder, "rel/pull/#") as (broker, counter):
         async with VirtualModem(broker.url) as sim:
             async with nm.Modem.open(await sim.serve_pty()) as modem, AsyncExitStack() as stack:
                 sessions = [
@@ -469,18 +469,14 @@ async def port_pull(folder: Path) -> Figures:
                 await session.publish("rel/pull/0", payload, qos=1)
                 ok.append(payload)
         await counter.wait_for(set(ok), 10)
-        return Figures(
+        return Figures.counted(
             "pty pulled away under load (3 clients publishing)",
             "every pending call and iterator ends with PortLostError; the application "
             "re-opens the port, the session takes the module's clients back",
-            len(ok), len(set(ok) & counter.payloads), len(set(ok) - counter.payloads),
-            recovery, broker.kind,
+            ok, counter.payloads, recovery, broker,
             {"pending_calls_ended_s": round(ended, 4), "in_flight_raised": len(raised),
              "raised_types": sorted({type(e).__name__ for e in raised})},
         )  # fmt: skip
-    finally:
-        counter.close()
-        await broker.stop()
 
 
 SCENARIOS = [broker_restart, module_reboot, link_drop, noise, flood, port_pull]

@@ -66,18 +66,18 @@ def targets(results: dict[str, Any]) -> list[Target]:
 def rows(results: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     for size, row in results["ingest"].items():
-        d, p, r = row["driver"], row["pipe"], row["readuntil"]
+        driver, pipe, readuntil = row["driver"], row["pipe"], row["readuntil"]
         target = {"64": ">= 1.0 (readuntil)", "2048": ">= 0.9 (pipe)"}.get(size, "")
-        base, ratio = (p, row["driver_vs_pipe"]) if size == "2048" else (
-            r, row["driver_vs_readuntil"])
+        base, ratio = (pipe, row["driver_vs_pipe"]) if size == "2048" else (
+            readuntil, row["driver_vs_readuntil"])
         name = "pipe" if size == "2048" else "readuntil"
         out.append((
             f"ingest {size} B, 6 clients",
-            f"{_n(d['rate'], 'msg/s')}, {_n(d['mb_per_s'], 'MB/s')}, "
-            f"{_n(d['cpu_us_per_item'], 'µs CPU/msg')}",
+            f"{_n(driver['rate'], 'msg/s')}, {_n(driver['mb_per_s'], 'MB/s')}, "
+            f"{_n(driver['cpu_us_per_item'], 'µs CPU/msg')}",
             f"{name} {_n(base['rate'], 'msg/s')}, {_n(base['mb_per_s'], 'MB/s')}; "
-            + (f"readuntil {_n(r['rate'], 'msg/s')}" if size == "2048"
-               else f"pipe {_n(p['rate'], 'msg/s')}"),
+            + (f"readuntil {_n(readuntil['rate'], 'msg/s')}" if size == "2048"
+               else f"pipe {_n(pipe['rate'], 'msg/s')}"),
             f"{ratio:.2f}",
             target,
         ))
@@ -85,11 +85,11 @@ def rows(results: dict[str, Any]) -> list[Row]:
     for size, row in reference.items():
         if size == "read_size":
             continue
-        d = row["driver"]
+        driver = row["driver"]
         out.append((
             f"ingest {size} B, pyserial-asyncio default {reference['read_size']} B reads "
             "(reference)",
-            f"{_n(d['rate'], 'msg/s')}, {_n(d['mb_per_s'], 'MB/s')}",
+            f"{_n(driver['rate'], 'msg/s')}, {_n(driver['mb_per_s'], 'MB/s')}",
             f"pipe {_n(row['pipe']['rate'], 'msg/s')}, {_n(row['pipe']['mb_per_s'], 'MB/s')}; "
             f"readuntil {_n(row['readuntil']['rate'], 'msg/s')}",
             f"{row['driver_vs_pipe']:.2f}",
@@ -147,12 +147,12 @@ def rows(results: dict[str, Any]) -> list[Row]:
         "",
     ))
     for name, row in results["peer"].items():
-        p = row["peer"]
+        peer = row["peer"]
         out.append((
             f"peer: thread + call_soon_threadsafe ({name.replace('_', ', ')} B)",
             f"ours {_n(row['driver_rate'], 'msg/s')}, "
             f"{_n(row['driver_cpu_us_per_item'], 'µs CPU/msg')}",
-            f"peer {_n(p['rate'], 'msg/s')}, {_n(p['cpu_us_per_item'], 'µs CPU/msg')}",
+            f"peer {_n(peer['rate'], 'msg/s')}, {_n(peer['cpu_us_per_item'], 'µs CPU/msg')}",
             f"{row['driver_vs_peer']:.2f}",
             "ours / peer",
         ))

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,11 +34,21 @@ def responder_pty() -> Iterator[str]:
     try:
         yield os.ttyname(slave)
     finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_by_eof(proc)
         os.close(slave)
+
+
+def reap(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
+    """Wait up to `timeout` s for `proc` to exit, then kill it."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def end_by_eof(proc: subprocess.Popen[Any]) -> None:
+    """Close the stdin of a child that exits on EOF (responder, flood), then reap it."""
+    assert proc.stdin is not None
+    proc.stdin.close()
+    reap(proc)

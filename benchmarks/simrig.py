@@ -8,7 +8,6 @@ configuration gets its own sim process (it starts in about 0.2 s).
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .bare import Streams
-from .rig import ROOT
+from .rig import ROOT, end_by_eof, reap
 
 START_TIMEOUT = 20.0
 
@@ -64,11 +63,7 @@ def sim_process(
     finally:
         watchdog.cancel()
         proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        reap(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -119,11 +114,6 @@ class BareAt:
         await self.command(f'AT+MQTTSUB={index},1,"{topic}",0', f"+MQTTSUB: {index},1,0".encode())
 
 
-async def settle(seconds: float = 0.05) -> None:
-    """Let the sim finish what the previous phase left (late result lines)."""
-    await asyncio.sleep(seconds)
-
-
 @contextmanager
 def flooding(sim: Sim, topic: str, size: int, rate: float) -> Iterator[None]:
     """Publish `rate` QoS 0 messages/s of `size` bytes to `topic` from another process."""
@@ -135,10 +125,4 @@ def flooding(sim: Sim, topic: str, size: int, rate: float) -> Iterator[None]:
     try:
         yield
     finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_by_eof(proc)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from nm28_async.sim import EmbeddedBroker
+from nm28_async.sim import EmbeddedBroker, VirtualModem
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,13 @@ async def broker(tmp_path: Path) -> AsyncIterator[BrokerInfo]:
         yield BrokerInfo(embedded.host, embedded.port, False)
     finally:
         await embedded.stop()
+
+
+@pytest_asyncio.fixture
+async def sim(broker: BrokerInfo) -> AsyncIterator[VirtualModem]:
+    """A virtual NM28 (started, no port served yet) whose clients reach ``broker``."""
+    async with VirtualModem(broker.url) as modem:
+        yield modem
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,35 @@ def reply(*lines: str | bytes, delay: float = 0.0) -> Handler:
     return handler
 
 
+class InTurn:
+    """A handler: the first matching line goes to the first of ``handlers``, the second to
+    the second, and so on; the last one answers every line after that. ``calls`` counts
+    the lines it was given."""
+
+    def __init__(self, *handlers: Handler) -> None:
+        self.handlers = handlers
+        self.calls = 0
+
+    async def __call__(self, x: Exchange) -> None:
+        self.calls += 1
+        await self.handlers[min(self.calls, len(self.handlers)) - 1](x)
+
+
+def result_when(event: asyncio.Event, result: Callable[[Exchange], str]) -> Handler:
+    """``OK`` at once; the result line only once ``event`` is set (the channel is free)."""
+
+    async def handler(x: Exchange) -> None:
+        await x.ok()
+
+        async def later() -> None:
+            await event.wait()
+            await x.module.send(result(x))
+
+        x.module.spawn(later())
+
+    return handler
+
+
 def success_result(x: Exchange) -> str | None:
     """The result line that reports success for an MQTT command (None: it has none)."""
     a = x.args
@@ -583,6 +612,7 @@ __all__ = [
     "CTRL_Z",
     "Exchange",
     "Handler",
+    "InTurn",
     "Script",
     "ScriptedModule",
     "collect",
@@ -590,6 +620,7 @@ __all__ = [
     "never",
     "recv_urc",
     "reply",
+    "result_when",
     "split_args",
     "success_result",
     "wait_until",

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from conftest import (
     BrokerInfo,
     MosquittoFactory,
@@ -19,12 +17,6 @@ import nm28_async as nm
 from nm28_async.sim import VirtualModem
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest_asyncio.fixture
-async def sim(broker: BrokerInfo) -> AsyncIterator[VirtualModem]:
-    async with VirtualModem(broker.url) as modem:
-        yield modem
 
 
 async def port_of(sim: VirtualModem, kind: str) -> str:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
-from scripted_module import Exchange, Script, ScriptedModule, collect
+from scripted_module import Exchange, InTurn, Script, ScriptedModule, collect
 
 import nm28_async as nm
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task``; it must end cancelled."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
 
 
 @pytest.mark.asyncio
@@ -26,9 +34,7 @@ async def test_cancelled_command_does_not_lend_its_final_to_the_next() -> None:
     ):
         task = asyncio.create_task(modem.command("AT+CGMR"))
         await mod.wait_for("AT+CGMR")
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         assert await asyncio.wait_for(modem.command("AT+CSQ"), 3.0) == ["+CSQ: 20,99"]
 
 
@@ -44,9 +50,7 @@ async def test_urcs_after_a_cancelled_commands_final_still_reach_urcs() -> None:
     ):
         task = asyncio.create_task(modem.command("AT+CGMR"))
         await mod.wait_for("AT+CGMR")
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         seen = await collect(modem.urcs(), 2)
         assert [getattr(u, "text", getattr(u, "raw", None)) for u in seen] == [
             "NOTICE: something",
@@ -80,26 +84,22 @@ async def test_cancelled_publish_leaves_the_channel_in_sync(cancel_before_prompt
         if not cancel_before_prompt:
             await prompt_sent.wait()
             await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         assert await asyncio.wait_for(modem.command("AT+CSQ"), 3.0) == ["+CSQ: 20,99"]
         assert mod.payloads == [('AT+MQTTPUBEX=0,1,0,0,0,"t",7', b"payload\x1a")]
 
 
 @pytest.mark.asyncio
 async def test_cancelled_wait_for_result_releases_the_key() -> None:
-    opens = 0
-
-    async def open_(x: Exchange) -> None:
-        nonlocal opens
-        opens += 1
+    async def first_open(x: Exchange) -> None:
         await x.ok()
-        if opens == 1:
-            x.later(0.2, "+MQTTOPEN: 0,5")  # the cancelled call's result, arriving late
-        else:
-            x.later(0.3, "+MQTTOPEN: 0,0")
+        x.later(0.2, "+MQTTOPEN: 0,5")  # the cancelled call's result, arriving late
 
+    async def second_open(x: Exchange) -> None:
+        await x.ok()
+        x.later(0.3, "+MQTTOPEN: 0,0")
+
+    open_ = InTurn(first_open, second_open)
     async with (
         ScriptedModule({"AT+MQTTOPEN=*": open_}) as mod,
         nm.Modem.open(mod.port) as modem,
@@ -108,9 +108,7 @@ async def test_cancelled_wait_for_result_releases_the_key() -> None:
         task = asyncio.create_task(client.open("h", 1883))
         await mod.wait_for("AT+MQTTOPEN=*")
         await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         await asyncio.sleep(0.3)  # the stale result (5: connect failed) arrives unclaimed
         await asyncio.wait_for(client.open("h", 1883), 2.0)
         assert modem.client(0).state is nm.ClientState.OPEN

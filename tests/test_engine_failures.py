@@ -12,6 +12,7 @@ import pytest
 from scripted_module import (
     Exchange,
     Handler,
+    InTurn,
     Script,
     ScriptedModule,
     collect,
@@ -26,15 +27,7 @@ import nm28_async as nm
 
 def csq_after_first_hang() -> Handler:
     """AT+CSQ: the first one gets no answer at all; later ones answer normally."""
-    calls = 0
-
-    async def handler(x: Exchange) -> None:
-        nonlocal calls
-        calls += 1
-        if calls > 1:
-            await x.send("+CSQ: 20,99", "OK")
-
-    return handler
+    return InTurn(never, reply("+CSQ: 20,99", "OK"))
 
 
 # --- timeouts and recovery ---------------------------------------------------------------------
@@ -85,17 +78,11 @@ async def test_late_ok_arriving_during_the_next_command_is_absorbed() -> None:
 
 @pytest.mark.asyncio
 async def test_missing_result_line_times_out_with_result_timeout() -> None:
-    opens = 0
+    async def open_late(x: Exchange) -> None:
+        await x.ok()  # and never a +MQTTOPEN
+        x.later(0.6, "+MQTTOPEN: 0,0")  # ... until far too late
 
-    async def open_(x: Exchange) -> None:
-        nonlocal opens
-        opens += 1
-        if opens == 1:
-            await x.ok()  # and never a +MQTTOPEN
-            x.later(0.6, "+MQTTOPEN: 0,0")  # ... until far too late
-        else:
-            await x.send("OK", "+MQTTOPEN: 0,0")
-
+    open_ = InTurn(open_late, reply("OK", "+MQTTOPEN: 0,0"))
     async with (
         ScriptedModule({"AT+MQTTOPEN=*": open_}) as mod,
         nm.Modem.open(mod.port, command_timeout=2.0, result_timeout=0.3) as modem,
@@ -400,18 +387,12 @@ async def test_echo_on_is_tolerated_when_ate0_fails() -> None:
 
 @pytest.mark.asyncio
 async def test_sync_retries_when_the_first_at_gets_no_answer() -> None:
-    ats = 0
-
-    async def at(x: Exchange) -> None:
-        nonlocal ats
-        ats += 1
-        if ats > 1:
-            await x.ok()
-
+    at = InTurn(never, Exchange.ok)  # the first AT gets no answer, later ones OK
     async with (
         ScriptedModule({"AT": at, "AT+CSQ": ["+CSQ: 3,3", "OK"]}) as mod,
         nm.Modem.open(mod.port, command_timeout=0.3) as modem,
     ):
+        ats = at.calls
         assert ats >= 2
         assert mod.lines[:ats + 1] == ["AT"] * ats + ["ATE0"]
         assert await modem.command("AT+CSQ") == ["+CSQ: 3,3"]
@@ -436,19 +417,15 @@ PASSWORD = "Tr0ub4dor&3-s3cret"
 
 @pytest.mark.asyncio
 async def test_password_appears_in_no_log_repr_or_error(caplog: pytest.LogCaptureFixture) -> None:
-    conns = 0
+    async def bad_password(x: Exchange) -> None:
+        await x.cme("bad password")
 
-    async def conn(x: Exchange) -> None:
-        nonlocal conns
-        conns += 1
-        if conns == 1:
-            await x.send("OK", "+MQTTCONN: 0,0,0")
-        elif conns == 2:
-            await x.cme("bad password")
-        elif conns == 3:
-            await x.send("+MQTTCONN: 0,0,4", "OK")
-        # the fourth gets no answer at all: a timeout
-
+    conn = InTurn(
+        reply("OK", "+MQTTCONN: 0,0,0"),
+        bad_password,
+        reply("+MQTTCONN: 0,0,4", "OK"),
+        never,  # the fourth gets no answer at all: a timeout
+    )
     # ATE0 fails, so echo stays on: the module echoes the password back too.
     script: Script = {"ATE0": reply("ERROR"), "AT+MQTTCONN=*": conn}
     caplog.set_level(logging.DEBUG)
@@ -463,7 +440,7 @@ async def test_password_appears_in_no_log_repr_or_error(caplog: pytest.LogCaptur
                 except nm.Nm28Error as exc:
                     errors.append(exc)
             reprs = [repr(modem), repr(client), str(modem), str(client)]
-        assert conns == 4
+        assert conn.calls == 4
         assert PASSWORD.encode() in mod.rx  # it did go to the module, and was echoed
     assert [type(e) for e in errors] == [nm.CommandError, nm.ConnectError, nm.Nm28TimeoutError]
     texts = [str(e) for e in errors] + [repr(e) for e in errors] + reprs

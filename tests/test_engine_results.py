@@ -17,6 +17,7 @@ from scripted_module import (
     mqtt_auto,
     never,
     recv_urc,
+    result_when,
 )
 
 import nm28_async as nm
@@ -117,16 +118,7 @@ async def test_retransmission_progress_is_not_the_end() -> None:
 @pytest.mark.asyncio
 async def test_channel_is_free_while_a_client_awaits_its_result() -> None:
     release = asyncio.Event()
-
-    async def slow_sub(x: Exchange) -> None:
-        await x.ok()
-
-        async def later() -> None:
-            await release.wait()
-            await x.module.send("+MQTTSUB: 0,1,0,1")
-
-        x.module.spawn(later())
-
+    slow_sub = result_when(release, lambda x: "+MQTTSUB: 0,1,0,1")
     script: Script = {"AT+MQTTSUB=0,*": slow_sub, "AT+CSQ": ["+CSQ: 20,99", "OK"]}
     async with (
         ScriptedModule(script, mqtt="after", mqtt_delay=(0.01, 0.03)) as mod,
@@ -250,16 +242,7 @@ async def test_msg_ids_are_allocated_per_client() -> None:
 @pytest.mark.asyncio
 async def test_msg_ids_skip_ids_in_flight() -> None:
     release = asyncio.Event()
-
-    async def slow_sub(x: Exchange) -> None:
-        await x.ok()
-
-        async def later() -> None:
-            await release.wait()
-            await x.module.send(f"+MQTTSUB: 0,{x.msg_id},0,1")
-
-        x.module.spawn(later())
-
+    slow_sub = result_when(release, lambda x: f"+MQTTSUB: 0,{x.msg_id},0,1")
     async with (
         ScriptedModule({"AT+MQTTSUB=*": slow_sub}, mqtt="after", mqtt_delay=(0.01, 0.02)) as mod,
         nm.Modem.open(mod.port) as modem,

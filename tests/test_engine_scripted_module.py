@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from scripted_module import Exchange, ScriptedModule, reply, split_args
 
 
-def raw_port(path: str) -> int:
-    return os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+@contextmanager
+def raw_port(path: str) -> Iterator[int]:
+    """The module's port opened with no driver, as a raw descriptor; closed on exit."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.asyncio
 async def test_overlapping_commands_are_reported() -> None:
     async def scenario() -> None:
         async with ScriptedModule({"AT+CGMR": reply("OK", delay=0.3)}) as mod:
-            fd = raw_port(mod.port)
-            try:
+            with raw_port(mod.port) as fd:
                 os.write(fd, b"AT+CGMR\r")
                 await mod.wait_for("AT+CGMR")
                 os.write(fd, b"AT\r")  # before CGMR's OK
                 await mod.wait_for("AT")
-            finally:
-                os.close(fd)
 
     with pytest.raises(AssertionError, match="had not received its final code"):
         await scenario()
@@ -39,12 +44,9 @@ async def test_payload_before_prompt_is_reported() -> None:
 
     async def scenario() -> None:
         async with ScriptedModule({"AT+MQTTPUBEX=*": pub}) as mod:
-            fd = raw_port(mod.port)
-            try:
+            with raw_port(mod.port) as fd:
                 os.write(fd, b'AT+MQTTPUBEX=0,1,0,0,0,"t",3\rabc\x1a')
                 await asyncio.sleep(0.4)
-            finally:
-                os.close(fd)
 
     with pytest.raises(AssertionError, match="before CONNECT"):
         await scenario()
@@ -53,16 +55,13 @@ async def test_payload_before_prompt_is_reported() -> None:
 @pytest.mark.asyncio
 async def test_disciplined_host_passes_and_echo_stops_after_ate0() -> None:
     async with ScriptedModule({"AT+CSQ": ["+CSQ: 1,1", "OK"]}) as mod:
-        fd = raw_port(mod.port)
-        try:
+        with raw_port(mod.port) as fd:
             for line in (b"AT\r", b"ATE0\r", b"AT+CSQ\r"):
                 os.write(fd, line)
                 await mod.wait_for(line[:-1].decode())
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.05)
             answer = os.read(fd, 4096)
-        finally:
-            os.close(fd)
         assert answer == b"AT\r\r\nOK\r\nATE0\r\r\nOK\r\n\r\n+CSQ: 1,1\r\n\r\nOK\r\n"
         assert mod.synced_at == len(b"AT\rATE0\r")
         assert not mod.violations

@@ -422,20 +422,19 @@ def test_recv_payload_not_included(spacing: bytes) -> None:
     ]
 
 
-def test_recv_payload_longer_than_declared() -> None:
+@pytest.mark.parametrize(
+    ("data", "payload", "declared"),
+    [
+        (b"+MQTTRECV:0,1,t,3,abcdef\r\nOK\r\n", b"abcdef", 3),
+        # declared bytes end mid-line after a line break: the rest of that line comes too
+        (b"+MQTTRECV:0,1,t,5,ab\r\ncdef\r\nOK\r\n", b"ab\r\ncdef", 5),
+    ],
+    ids=["same-line", "across-line-break"],
+)
+def test_recv_payload_longer_than_declared(data: bytes, payload: bytes, declared: int) -> None:
     """A line longer than declared is delivered whole and flagged."""
-    data = b"+MQTTRECV:0,1,t,3,abcdef\r\nOK\r\n"
     assert assert_chunking_invariant(data) == [
-        MqttRecv(0, 1, "t", b"abcdef", 3, length_mismatch=True),
-        OK,
-    ]
-
-
-def test_recv_longer_than_declared_across_line_break() -> None:
-    """Declared bytes end mid-line after a line break: the rest of that line comes too."""
-    data = b"+MQTTRECV:0,1,t,5,ab\r\ncdef\r\nOK\r\n"
-    assert assert_chunking_invariant(data) == [
-        MqttRecv(0, 1, "t", b"ab\r\ncdef", 5, length_mismatch=True),
+        MqttRecv(0, 1, "t", payload, declared, length_mismatch=True),
         OK,
     ]
 
@@ -462,40 +461,35 @@ def test_recv_right_after_prompt(prompt: bytes) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("line", "reason"),
-    [
-        (b"+MQTTRECV: x,1,t,3,abc", "malformed +MQTTRECV"),
-        (b"+MQTTRECV:", "malformed +MQTTRECV"),
-        (b"+MQTTRECV: 0", "malformed +MQTTRECV"),
-        (b"+MQTTRECV: 0,1", "malformed +MQTTRECV"),
-        (b"+MQTTRECV: 0,1,topic", "malformed +MQTTRECV"),
-        (b'+MQTTRECV: 0,1,"unterminated,3,abc', "malformed +MQTTRECV"),
-        (b"+MQTTRECVX 0,1,t,1,a", "malformed +MQTTRECV"),
-        (b"+MQTTRECV: 0,1,\xff\xfe,1,a", "topic is not UTF-8"),
-    ],
-)
-def test_malformed_recv_is_garbage(line: bytes, reason: str) -> None:
-    """A malformed header becomes Garbage and the next line is still parsed."""
-    events = assert_chunking_invariant(line + b"\r\nOK\r\n")
-    assert events == [Garbage(line, reason), OK]
+MALFORMED_RECV = [
+    (b"+MQTTRECV: x,1,t,3,abc", "malformed +MQTTRECV"),
+    (b"+MQTTRECV:", "malformed +MQTTRECV"),
+    (b"+MQTTRECV: 0", "malformed +MQTTRECV"),
+    (b"+MQTTRECV: 0,1", "malformed +MQTTRECV"),
+    (b"+MQTTRECV: 0,1,topic", "malformed +MQTTRECV"),
+    (b'+MQTTRECV: 0,1,"unterminated,3,abc', "malformed +MQTTRECV"),
+    (b"+MQTTRECVX 0,1,t,1,a", "malformed +MQTTRECV"),
+    (b"+MQTTRECV: 0,1,\xff\xfe,1,a", "topic is not UTF-8"),
+]
+"""Malformed ``+MQTTRECV`` headers, and why each is Garbage."""
 
 
 # --- noise ---------------------------------------------------------------------------------
 
+NOISE_LINES = [
+    (b"\xff\xfeOK", "invalid UTF-8"),
+    (b"OK\xc3", "invalid UTF-8"),
+    (b"AB\x01CD", "control bytes in line"),
+    (b"+MQTTOPEN: 0,\x000", "control bytes in line"),
+    (b"\x1b[0m", "control bytes in line"),
+]
+"""Lines with invalid UTF-8 or control bytes, and why each is Garbage."""
 
-@pytest.mark.parametrize(
-    ("line", "reason"),
-    [
-        (b"\xff\xfeOK", "invalid UTF-8"),
-        (b"OK\xc3", "invalid UTF-8"),
-        (b"AB\x01CD", "control bytes in line"),
-        (b"+MQTTOPEN: 0,\x000", "control bytes in line"),
-        (b"\x1b[0m", "control bytes in line"),
-    ],
-)
-def test_noise_lines_are_garbage(line: bytes, reason: str) -> None:
-    """Invalid UTF-8 or control bytes: Garbage, then the next line."""
+
+@pytest.mark.parametrize(("line", "reason"), [*MALFORMED_RECV, *NOISE_LINES])
+def test_bad_line_is_garbage(line: bytes, reason: str) -> None:
+    """A malformed +MQTTRECV header, invalid UTF-8 or control bytes: Garbage, and the next
+    line is still parsed."""
     events = assert_chunking_invariant(line + b"\r\nOK\r\n")
     assert events == [Garbage(line, reason), OK]
 

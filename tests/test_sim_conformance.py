@@ -87,12 +87,6 @@ def lines(data: bytes) -> list[str]:
 
 
 @pytest_asyncio.fixture
-async def sim(broker: BrokerInfo) -> AsyncIterator[VirtualModem]:
-    async with VirtualModem(broker.url) as modem:
-        yield modem
-
-
-@pytest_asyncio.fixture
 async def host(sim: VirtualModem) -> AsyncIterator[RawHost]:
     """A raw host with echo already off, so answers are exactly the module's lines."""
     raw = await RawHost.connect(await sim.serve_tcp())

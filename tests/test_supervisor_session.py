@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import pytest
-import pytest_asyncio
 from conftest import BrokerInfo, MosquittoFactory, publish_with_tool, start_subscriber
 from reliability_rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
 
@@ -28,15 +28,18 @@ from nm28_async.sim import VirtualModem
 pytestmark = pytest.mark.e2e
 
 
-@pytest_asyncio.fixture
-async def sim(broker: BrokerInfo) -> AsyncIterator[VirtualModem]:
-    async with VirtualModem(broker.url) as modem:
-        yield modem
-
-
 async def history(session: Session) -> list[StateChange]:
     """Every state change of a session that has ended."""
     return [change async for change in session.states()]
+
+
+def fast_session(
+    modem: nm.Modem, broker: BrokerInfo, index: int, client_id: str, **options: Any
+) -> AbstractAsyncContextManager[Session]:
+    """``modem.session`` for client ``index`` on ``broker``, with the suite's fast backoff."""
+    return modem.session(
+        index, broker.host, broker.port, client_id=client_id, backoff=FAST_BACKOFF, **options
+    )
 
 
 def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
@@ -56,10 +59,9 @@ async def test_dropped_link_is_found_by_poll_and_restored(
     caplog.set_level(logging.DEBUG, logger="nm28_async.wire")
     path = await sim.serve_pty()
     async with nm.Modem.open(path) as modem:
-        async with modem.session(
-            2, broker.host, broker.port, client_id="sup-poll", keepalive=45,
-            backoff=FAST_BACKOFF, poll_interval=0.3,
-        ) as session:  # fmt: skip
+        async with fast_session(
+            modem, broker, 2, "sup-poll", keepalive=45, poll_interval=0.3
+        ) as session:
             await session.wait_connected(5)
             await session.subscribe("sup/down", qos=1)
             assert session.client.subscriptions == {"sup/down": 1}
@@ -95,10 +97,7 @@ async def test_status_urc_finds_loss_without_waiting_for_the_poll(
 ) -> None:
     path = await sim.serve_pty()
     async with nm.Modem.open(path) as modem:
-        async with modem.session(
-            0, broker.host, broker.port, client_id="sup-urc", backoff=FAST_BACKOFF,
-            poll_interval=60,
-        ) as session:  # fmt: skip
+        async with fast_session(modem, broker, 0, "sup-urc", poll_interval=60) as session:
             await session.wait_connected(5)
             assert sim.drop_link(0)
             sim.inject(b"\r\n+MQTTSTAT: 1,1\r\n")  # another client's status: not ours
@@ -118,10 +117,7 @@ async def test_unexpected_final_code_triggers_a_check(
 ) -> None:
     path = await sim.serve_pty()
     async with nm.Modem.open(path) as modem:
-        async with modem.session(
-            1, broker.host, broker.port, client_id="sup-final", backoff=FAST_BACKOFF,
-            poll_interval=60,
-        ) as session:  # fmt: skip
+        async with fast_session(modem, broker, 1, "sup-final", poll_interval=60) as session:
             await session.wait_connected(5)
             # a stray final while the link is fine: checked, and nothing happens
             sim.inject(b"\r\nOK\r\n")
@@ -143,10 +139,10 @@ async def test_failing_publish_reconnects_and_is_retried(
     sim: VirtualModem, broker: BrokerInfo
 ) -> None:
     path = await sim.serve_pty()
-    async with nm.Modem.open(path) as modem, modem.session(
-        3, broker.host, broker.port, client_id="sup-pub", backoff=FAST_BACKOFF,
-        poll_interval=60,
-    ) as session:  # fmt: skip
+    async with (
+        nm.Modem.open(path) as modem,
+        fast_session(modem, broker, 3, "sup-pub", poll_interval=60) as session,
+    ):
         await session.wait_connected(5)
         sub = await start_subscriber(broker, "sup/up", count=1)
         try:
@@ -169,10 +165,9 @@ async def test_publish_while_down_fails_fast_or_waits_bounded(
     async with VirtualModem(info.url) as sim:
         path = await sim.serve_pty()
         async with nm.Modem.open(path) as modem:
-            async with modem.session(
-                0, info.host, info.port, client_id="sup-down", backoff=FAST_BACKOFF,
-                outbox_size=2, publish_timeout=0.5,
-            ) as session:  # fmt: skip
+            async with fast_session(
+                modem, info, 0, "sup-down", outbox_size=2, publish_timeout=0.5
+            ) as session:
                 await wait_until(
                     lambda: session.state is LinkState.BACKING_OFF, 3, "first attempt failed"
                 )
@@ -207,9 +202,7 @@ async def test_leaving_the_session_disconnects_and_closes_the_client(
 ) -> None:
     path = await sim.serve_pty()
     async with nm.Modem.open(path) as modem:
-        async with modem.session(
-            4, broker.host, broker.port, client_id="sup-exit", backoff=FAST_BACKOFF
-        ) as session:
+        async with fast_session(modem, broker, 4, "sup-exit") as session:
             await session.wait_connected(5)
             assert 4 in await modem.query_open()
         assert session.client.state is nm.ClientState.CLOSED

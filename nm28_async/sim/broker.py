@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import warnings
-from types import TracebackType
 from typing import Any
 
 from amqtt.broker import Broker
 
+from .lifecycle import StartStop
 
-class EmbeddedBroker:
+
+class EmbeddedBroker(StartStop):
     """amqtt on a loopback TCP port, anonymous access allowed.
 
     ``port`` 0 picks a free port; read the chosen one from ``port`` after ``start``.
@@ -51,15 +52,3 @@ class EmbeddedBroker:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ResourceWarning)
                 gc.collect()
-
-    async def __aenter__(self) -> EmbeddedBroker:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

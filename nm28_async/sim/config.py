@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from ..protocol import limits
 from .commands import Command, CommandError
 
 TOPIC_MAX_BYTES = 65535
+
+
+_SINGLE_VALUE: dict[str, tuple[str, Container[int]]] = {
+    "version": ("version", limits.MQTT_VERSIONS),
+    "pdpcid": ("pdpcid", limits.PDP_CIDS),
+    "keepalive": ("keepalive", limits.KEEPALIVE_SECONDS),
+    "session": ("clean_session", limits.FLAGS),
+    "cached": ("cached", limits.FLAGS),
+}
+"""``AT+MQTTCFG`` parameters that set one number: the field it goes to, and its range."""
 
 
 @dataclass(slots=True)
@@ -45,22 +56,14 @@ class ClientConfig:
         """
         param = cmd.args[0]
         flags = limits.FLAGS
-        if param == "version":
+        if param in _SINGLE_VALUE:
+            field, valid = _SINGLE_VALUE[param]
             cmd.count(3, 3)
-            self.version = cmd.int_at(2, limits.MQTT_VERSIONS)
-        elif param == "pdpcid":
-            cmd.count(3, 3)
-            self.pdpcid = cmd.int_at(2, limits.PDP_CIDS)
+            setattr(self, field, cmd.int_at(2, valid))
         elif param == "ssl":
             cmd.count(3, 4)
             self.ssl_enable = cmd.int_at(2, flags)
             self.ssl_ctx = cmd.opt_int_at(3, limits.SSL_CONTEXTS, self.ssl_ctx)
-        elif param == "keepalive":
-            cmd.count(3, 3)
-            self.keepalive = cmd.int_at(2, limits.KEEPALIVE_SECONDS)
-        elif param == "session":
-            cmd.count(3, 3)
-            self.clean_session = cmd.int_at(2, flags)
         elif param == "timeout":
             cmd.count(3, 5)
             pkt_timeout = cmd.int_at(2, limits.PKT_TIMEOUT_SECONDS)
@@ -74,9 +77,6 @@ class ClientConfig:
             mode = cmd.int_at(2, flags)
             self.len_enable = cmd.opt_int_at(3, flags, self.len_enable)
             self.rcv_mode = mode
-        elif param == "cached":
-            cmd.count(3, 3)
-            self.cached = cmd.int_at(2, flags)
         else:
             raise CommandError("unknown MQTTCFG parameter")
 

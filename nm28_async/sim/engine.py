@@ -8,11 +8,12 @@ AT channel is free while the broker answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..protocol import limits
@@ -77,6 +78,16 @@ def _check_topic_filter(topic: str) -> None:
             raise CommandError("bad wildcard in topic filter")
 
 
+def _filter_args(cmd: Command) -> tuple[int, str, str]:
+    """``AT+MQTTSUB``/``AT+MQTTUNS``'s ``<idx>,<msgID>,<topic filter>``: the index, the filter,
+    and the answer's prefix ``+MQTTSUB: <idx>,<msgID>`` (``+MQTTUNS`` likewise)."""
+    idx = cmd.int_at(0, limits.CLIENT_INDEXES)
+    msg_id = cmd.int_at(1, limits.MSG_IDS)
+    topic = cmd.str_at(2, max_bytes=TOPIC_MAX_BYTES)
+    _check_topic_filter(topic)
+    return idx, topic, f"{cmd.name}: {idx},{msg_id}"
+
+
 def _silent(_retry: int) -> None:
     """Progress sink for CTWINGPOSTVER, whose answer has no progress form."""
 
@@ -110,7 +121,7 @@ class AtEngine:
         self.echo = knobs.echo
         self._cfgs = [ClientConfig() for _ in limits.CLIENT_INDEXES]
         self._links = [MqttLink(self._receiver(i)) for i in limits.CLIENT_INDEXES]
-        self._names: dict[int, tuple[str, int]] = {}
+        self._open_addresses: dict[int, tuple[str, int]] = {}  # as AT+MQTTOPEN gave them
         self._busy: set[int] = set()  # indexes with an OPEN or CONN under way
         self._background: set[asyncio.Task[None]] = set()
         self._cache: deque[bytes] = deque(maxlen=CACHED_MESSAGES)
@@ -195,6 +206,15 @@ class AtEngine:
     def _progress(self, prefix: str) -> Callable[[int], None]:
         return lambda retry: self._write(frame(f"{prefix},1,{retry}"))
 
+    @contextlib.contextmanager
+    def _busy_while(self, idx: int) -> Iterator[None]:
+        """Mark client ``idx`` busy (an OPEN or CONN under way) for the block."""
+        self._busy.add(idx)
+        try:
+            yield
+        finally:
+            self._busy.discard(idx)
+
     # dispatch ----------------------------------------------------------------------
 
     async def _execute(self, cmd: Command) -> None:
@@ -213,9 +233,8 @@ class AtEngine:
         elif cmd.name == "+MQTTCFG":
             self._mqttcfg(cmd)
         elif cmd.kind is Kind.READ and cmd.name == "+MQTTOPEN":
-            lines = [
-                f'+MQTTOPEN: {i},"{host}",{port}' for i, (host, port) in sorted(self._names.items())
-            ]
+            opened = sorted(self._open_addresses.items())
+            lines = [f'+MQTTOPEN: {i},"{host}",{port}' for i, (host, port) in opened]
             self._write(frame(*lines, "OK"))
         elif cmd.kind is Kind.READ and cmd.name == "+MQTTCONN":
             lines = [f"+MQTTCONN: {i},{int(link.connected)}" for i, link in enumerate(self._links)]
@@ -261,13 +280,10 @@ class AtEngine:
                 if tls is None:
                     return [f"+MQTTOPEN: {idx},{int(OpenResult.FAILED)}"]
             target = self._broker if host.lower() in PLATFORM_HOSTS else (host, port)
-            self._busy.add(idx)
-            try:
+            with self._busy_while(idx):
                 result = await link.open(*target, tls=tls, timeout=cfg.pkt_timeout)
-            finally:
-                self._busy.discard(idx)
             if result is OpenResult.OK:
-                self._names[idx] = (host, port)
+                self._open_addresses[idx] = (host, port)
             await self._ack_delay()
             return [f"+MQTTOPEN: {idx},{int(result)}"]
 
@@ -279,7 +295,7 @@ class AtEngine:
 
         async def operation() -> list[str]:
             closed = await self._links[idx].close()
-            self._names.pop(idx, None)
+            self._open_addresses.pop(idx, None)
             return [f"+MQTTCLOSE: {idx},{0 if closed else -1}"]
 
         await self._complete(operation)
@@ -297,13 +313,10 @@ class AtEngine:
             raise CommandError("a kept session needs a client id")
 
         async def operation() -> list[str]:
-            self._busy.add(idx)
-            try:
+            with self._busy_while(idx):
                 code = await link.connect(
                     client_id, username, password, cfg, self._progress(f"+MQTTCONN: {idx}")
                 )
-            finally:
-                self._busy.discard(idx)
             await self._ack_delay()
             # the manual's set-command answer always has three fields; ret_code 0 when no
             # CONNACK came (a two-field line would read as the query's <idx>,<state>)
@@ -323,12 +336,8 @@ class AtEngine:
 
     async def _sub(self, cmd: Command) -> None:
         cmd.count(4, 4)
-        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
-        msg_id = cmd.int_at(1, limits.MSG_IDS)
-        topic = cmd.str_at(2, max_bytes=TOPIC_MAX_BYTES)
-        _check_topic_filter(topic)
+        idx, topic, prefix = _filter_args(cmd)
         qos = cmd.int_at(3, limits.QOS_LEVELS)
-        prefix = f"+MQTTSUB: {idx},{msg_id}"
 
         async def operation() -> list[str]:
             granted = await self._links[idx].subscribe(
@@ -341,11 +350,7 @@ class AtEngine:
 
     async def _uns(self, cmd: Command) -> None:
         cmd.count(3, 3)
-        idx = cmd.int_at(0, limits.CLIENT_INDEXES)
-        msg_id = cmd.int_at(1, limits.MSG_IDS)
-        topic = cmd.str_at(2, max_bytes=TOPIC_MAX_BYTES)
-        _check_topic_filter(topic)
-        prefix = f"+MQTTUNS: {idx},{msg_id}"
+        idx, topic, prefix = _filter_args(cmd)
 
         async def operation() -> list[str]:
             acked = await self._links[idx].unsubscribe(

@@ -6,12 +6,12 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Mapping
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from .broker import EmbeddedBroker
 from .engine import AtEngine, Knobs, frame
 from .faults import inject_noise
+from .lifecycle import StartStop
 from .serve import PtyEndpoint, TcpEndpoint
 from .wire import HostInput, HostOutput
 
@@ -26,7 +26,7 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 1883
 
 
-class VirtualModem:
+class VirtualModem(StartStop):
     """An NM28 whose AT port is a pty or a TCP socket and whose MQTT clients are real.
 
     ``broker`` is where the platform host names of the manual (``mqtt.ctwing.cn``, OneNet's)
@@ -121,18 +121,6 @@ class VirtualModem:
         if self._embedded is not None:
             await self._embedded.stop()
             self._embedded = None
-
-    async def __aenter__(self) -> VirtualModem:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ports ----------------------------------------------------------------------------
 

@@ -226,6 +226,10 @@ class MqttLink:
             with contextlib.suppress(OSError):
                 # the plain socket call: an SSL shutdown would need the paho thread's cooperation
                 socket.socket.shutdown(client_sock, socket.SHUT_RDWR)
+            # The module knows at once that its link died: AT+MQTTCONN? must not report it
+            # connected while paho's thread has yet to notice.
+            self.connected = False
+            self._fail_waiters()
             return True
         if self._sock is not None:
             self._sock.close()

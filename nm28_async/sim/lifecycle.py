@@ -1,0 +1,28 @@
+"""``async with`` for the simulator's parts that have a ``start`` and a ``stop``."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+
+class StartStop:
+    """Mixin: ``async with obj`` awaits ``obj.start()``, and ``obj.stop()`` on leaving."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
