@@ -427,6 +427,22 @@ async def test_inject_and_close_port(host: RawHost, sim: VirtualModem) -> None:
 
 
 @pytest.mark.asyncio
+async def test_port_pulled_mid_payload_leaves_data_mode(host: RawHost, sim: VirtualModem) -> None:
+    """After an unplug during a payload, the next host's AT is a command, not payload."""
+    await open_and_connect(host)
+    await host.send(b'AT+MQTTPUBEX=0,1,1,0,0,"t",100\r')
+    await host.read_until(b"CONNECT\r\n")
+    await host.send(b"half a payload")
+    await asyncio.sleep(0.1)  # let the module take those bytes
+    sim.close_port()
+    again = await RawHost.connect(await sim.serve_tcp())
+    try:
+        assert await again.command("AT", timeout=2.0) == ["OK"]
+    finally:
+        await again.close()
+
+
+@pytest.mark.asyncio
 async def test_noise_interval_injects_unknown_lines(broker: BrokerInfo) -> None:
     async with VirtualModem(broker.url, noise_interval=0.05) as modem:
         raw = await RawHost.connect(await modem.serve_tcp())

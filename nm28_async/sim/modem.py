@@ -145,6 +145,7 @@ class VirtualModem(StartStop):
 
     def close_port(self) -> None:
         """Pull every port away (a USB unplug): the host reads EOF or gets EIO."""
+        self._input.host_gone()
         for pty_endpoint in self._ptys:
             pty_endpoint.close()
         self._ptys.clear()

@@ -20,6 +20,7 @@ class HostInput:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._more = asyncio.Event()
+        self._host_gone = False
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -31,6 +32,12 @@ class HostInput:
     def pending(self) -> bytes:
         """What has arrived and not been read yet (without consuming it)."""
         return bytes(self._buf)
+
+    def host_gone(self) -> None:
+        """The port was pulled: a payload being read will not come (a USB CDC port drops
+        out of data mode with DTR)."""
+        self._host_gone = True
+        self._more.set()
 
     def discard(self, n: int) -> None:
         del self._buf[:n]
@@ -61,8 +68,13 @@ class HostInput:
             await self._wait()
 
     async def read_exactly(self, n: int, idle_timeout: float) -> bytes | None:
-        """``n`` raw bytes, or ``None`` if the host falls silent for ``idle_timeout`` s."""
+        """``n`` raw bytes, or ``None`` if the host falls silent for ``idle_timeout`` s or
+        goes away."""
+        self._host_gone = False
         while len(self._buf) < n:
+            if self._host_gone:
+                self._buf.clear()
+                return None
             try:
                 await asyncio.wait_for(self._wait(), idle_timeout)
             except TimeoutError:
