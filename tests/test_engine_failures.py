@@ -512,3 +512,11 @@ async def test_garbage_on_the_line_does_not_disturb_commands() -> None:
         await mod.send(b"\xc3\x28\r\n", recv_urc(0, 5, "t", b"still in sync"))
         assert [m.payload for m in await collect(client.messages(), 1)] == [b"still in sync"]
         assert modem.garbage_count >= 4
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("port", ["/dev/nm28-does-not-exist", "socket://127.0.0.1:1"])
+async def test_a_port_that_cannot_be_opened_is_a_port_lost_error(port: str) -> None:
+    with pytest.raises(nm.PortLostError, match="cannot open"):
+        async with nm.Modem.open(port):
+            pytest.fail("opened a port that does not exist")
