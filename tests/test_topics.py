@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nm28_async.protocol.events import MqttRecv
 from nm28_async.protocol.topics import topic_matches
 
 CASES: list[tuple[str, str, bool]] = [
@@ -45,3 +46,11 @@ CASES: list[tuple[str, str, bool]] = [
 def test_topic_matches(topic_filter: str, topic: str, expected: bool) -> None:
     """`+` one level, `#` the rest (parent included), `$` topics hidden from leading wildcards."""
     assert topic_matches(topic_filter, topic) is expected
+
+
+def test_a_message_matches_filters_like_its_topic() -> None:
+    """`message.matches(filter)` is `topic_matches(filter, message.topic)`."""
+    message = MqttRecv(0, 1, "devices/3/commands", b"{}")
+    assert message.matches("devices/+/commands")
+    assert message.matches("devices/#")
+    assert not message.matches("devices/+/telemetry")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .topics import topic_matches
+
 
 class FinalKind(enum.Enum):
     OK = "OK"
@@ -73,6 +75,10 @@ class MqttRecv:
     declared_length: int | None = None
     length_mismatch: bool = False
     payload_included: bool = True
+
+    def matches(self, topic_filter: str) -> bool:
+        """Whether this message's topic matches an MQTT filter (`+`, `#`), as in aiomqtt."""
+        return topic_matches(topic_filter, self.topic)
 
 
 @dataclass(frozen=True, slots=True)
