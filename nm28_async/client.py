@@ -37,6 +37,12 @@ DEFAULT_PKT_TIMEOUT = 10
 DEFAULT_RETRIES = 3
 
 
+def default_result_timeout(pkt_timeout: float, retries: int, command_timeout: float) -> float:
+    """How long a result line may take: long enough for the module's own retransmissions
+    to run out, plus the time its final code may take."""
+    return pkt_timeout * (retries + 1) + command_timeout
+
+
 class ClientState(enum.Enum):
     CLOSED = "closed"
     OPEN = "open"
@@ -281,8 +287,7 @@ class MqttClient:
         return result
 
     def _default_result_timeout(self) -> float:
-        """Long enough for the module's own retransmissions to run out."""
-        return self._pkt_timeout * (self._retries + 1) + self._modem.command_timeout
+        return default_result_timeout(self._pkt_timeout, self._retries, self._modem.command_timeout)
 
     def _msg_id(self) -> _MsgId:
         return _MsgId(self)

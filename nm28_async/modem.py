@@ -12,7 +12,12 @@ import anyio
 from anyio.abc import TaskStatus
 
 from .channel import AtChannel, InFlight, ResultWaiter
-from .client import MqttClient
+from .client import (
+    DEFAULT_PKT_TIMEOUT,
+    DEFAULT_RETRIES,
+    MqttClient,
+    default_result_timeout,
+)
 from .connection import connected
 from .errors import (
     ModemClosedError,
@@ -276,7 +281,13 @@ class Modem:
             lines = await self._channel.transact(command, timeout or self.command_timeout)
             if waiter is None:
                 return lines, None
-            limit = result_timeout or self.result_timeout or 45.0
+            limit = (
+                result_timeout
+                or self.result_timeout
+                or default_result_timeout(
+                    DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, self.command_timeout
+                )
+            )
             try:
                 with anyio.fail_after(limit):
                     return lines, await waiter.future
