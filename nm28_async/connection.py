@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+
 from .client import MqttClient
-from .errors import Nm28Error
+from .errors import ModemClosedError, Nm28Error, PortLostError
 
 log = logging.getLogger("nm28_async")
 
@@ -30,17 +32,30 @@ async def connected(
     await client.open(host, port)
     try:
         await client.connect(client_id, username, password)
-        try:
-            yield client
-        finally:
-            await _quietly(client.disconnect(), client, "disconnect")
-    finally:
-        await _quietly(client.close(), client, "close")
-
-
-async def _quietly(step: Any, client: MqttClient, name: str) -> None:
-    """Tear-down must not hide the body's own exception; a failed step is only logged."""
+    except BaseException:
+        await tear_down(client, client.close)
+        raise
     try:
-        await step
-    except Nm28Error as exc:
-        log.info("client %d: %s on exit failed: %s", client.index, name, exc)
+        yield client
+    finally:
+        await tear_down(client, client.disconnect, client.close)
+
+
+async def tear_down(
+    client: MqttClient, *steps: Callable[[], Awaitable[None]], limit: float | None = None
+) -> None:
+    """Run each clean-up step (DISCONNECT, CLOSE) whatever the one before did.
+
+    Tear-down must not hide the caller's own exception: a failed step is only logged. After
+    a dropped link the module refuses DISCONNECT (`+MQTTDISC: <idx>,-1`) but still holds
+    the network, and only CLOSE frees the index for the next OPEN. Once the modem is gone
+    nothing more is tried. `limit` bounds each step.
+    """
+    for step in steps:
+        try:
+            with anyio.fail_after(limit):
+                await step()
+        except (ModemClosedError, PortLostError):
+            return
+        except (Nm28Error, TimeoutError) as exc:
+            log.info("client %d: %s during clean-up failed: %s", client.index, step.__name__, exc)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .client import ClientState, Message, MqttClient
+from .connection import tear_down
 from .errors import (
     ModemClosedError,
     ModuleRebootedError,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("nm28_async")
 
 OPEN_INDEX_IN_USE = 2
+CLEAN_UP_LIMIT = 5.0
+"""Seconds each clean-up step (DISCONNECT, CLOSE) of a supervised client may take."""
 
 
 class LinkState(enum.Enum):
@@ -317,13 +320,13 @@ class Session:
         if self._config:
             await client.configure(**self._config)
         if client.state is not ClientState.CLOSED:
-            await _close_quietly(client)
+            await _release(client)
         try:
             await client.open(self._host, self._port)
         except OpenError as exc:
             if exc.code != OPEN_INDEX_IN_USE:
                 raise
-            await _close_quietly(client)  # the module still holds the old network: drop it
+            await _release(client)  # the module still holds the old network: drop it
             await client.open(self._host, self._port)
         await client.connect(self._client_id, self._username, self._password)
         for topic, qos in list(self._subscriptions.items()):
@@ -373,23 +376,14 @@ async def supervised(session: Session) -> AsyncIterator[Session]:
     async with background_tasks() as tasks:
         tasks.start_soon(session.run)
         yield session
-    await _close_quietly(session.client)
+    await _release(session.client)
+
+
+async def _release(client: MqttClient) -> None:
+    """DISCONNECT then CLOSE, each bounded, so the module holds no network for the index."""
+    await tear_down(client, client.disconnect, client.close, limit=CLEAN_UP_LIMIT)
 
 
 async def _set_then_cancel(event: asyncio.Event, scope: anyio.CancelScope) -> None:
     await event.wait()
     scope.cancel()
-
-
-async def _close_quietly(client: MqttClient) -> None:
-    """DISCONNECT then CLOSE, each tried whatever the other did: after a dropped link the
-    module refuses DISCONNECT (`+MQTTDISC: <idx>,-1`) but still holds the network, and only
-    CLOSE frees the index for the next OPEN."""
-    for step in (client.disconnect, client.close):
-        try:
-            with anyio.fail_after(5):
-                await step()
-        except (ModemClosedError, PortLostError):
-            return
-        except (Nm28Error, TimeoutError) as exc:
-            log.debug("client %d: %s during clean-up: %s", client.index, step.__name__, exc)
