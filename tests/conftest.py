@@ -1,137 +1,24 @@
 """Shared fixtures: a real MQTT broker (mosquitto where installed, else the embedded one)
-and mosquitto's command-line clients as the far end of a test."""
+and a virtual NM28 attached to it. The rigs they use live in ``tests/support``."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from support.brokers import (
+    BrokerInfo,
+    MosquittoFactory,
+    PasswordBroker,
+    find_tool,
+    require_tool,
+)
 
 from nm28_async.sim import EmbeddedBroker, VirtualModem
-
-
-@dataclass(frozen=True)
-class BrokerInfo:
-    host: str
-    port: int
-    is_mosquitto: bool
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
-
-
-def find_tool(name: str) -> str | None:
-    """A mosquitto program on PATH or in the sbin/bin directories Debian installs it to.
-
-    NM28_TEST_BROKER=embedded hides them, to run the suite as on a machine without apt.
-    """
-    if os.environ.get("NM28_TEST_BROKER") == "embedded":
-        return None
-    found = shutil.which(name)
-    if found:
-        return found
-    for folder in ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"):
-        path = Path(folder, name)
-        if path.exists():
-            return str(path)
-    return None
-
-
-def require_tool(name: str) -> str:
-    path = find_tool(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("mosquitto did not start listening")
-
-
-class MosquittoFactory:
-    """Starts mosquitto brokers on free loopback ports; ``stop_all`` ends them."""
-
-    def __init__(self, binary: str, folder: Path) -> None:
-        self._binary = binary
-        self._folder = folder
-        self._procs: dict[int, subprocess.Popen[bytes]] = {}
-
-    def start(
-        self,
-        *,
-        persistence: bool = False,
-        anonymous: bool = True,
-        extra: tuple[str, ...] = (),
-        port: int | None = None,
-    ) -> BrokerInfo:
-        """Start a broker; ``port`` restarts one on the port a stopped broker served."""
-        port = free_port() if port is None else port
-        conf = self._folder / f"mosquitto-{port}.conf"
-        lines = [
-            # as root mosquitto would switch to its own user, which cannot read tmp_path
-            *(["user root"] if os.geteuid() == 0 else []),
-            f"listener {port} 127.0.0.1",
-            f"allow_anonymous {'true' if anonymous else 'false'}",
-            f"persistence {'true' if persistence else 'false'}",
-            f"persistence_location {self._folder}/",
-            *extra,
-        ]
-        conf.write_text("\n".join(lines) + "\n")
-        proc = subprocess.Popen(
-            [self._binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        self._procs[port] = proc
-        _wait_listening(port, proc, time.monotonic() + 10)
-        return BrokerInfo("127.0.0.1", port, True)
-
-    def stop(self, info: BrokerInfo) -> None:
-        """Stop the broker serving ``info`` (to test a broker that went away)."""
-        proc = self._procs[info.port]
-        proc.terminate()
-        proc.wait(5)
-
-    def pause(self, info: BrokerInfo) -> None:
-        """Freeze the broker (SIGSTOP): it accepts TCP but answers nothing until ``resume``."""
-        self._procs[info.port].send_signal(signal.SIGSTOP)
-
-    def resume(self, info: BrokerInfo) -> None:
-        self._procs[info.port].send_signal(signal.SIGCONT)
-
-    def stop_all(self) -> None:
-        for proc in self._procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
-                proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture
@@ -168,13 +55,6 @@ async def sim(broker: BrokerInfo) -> AsyncIterator[VirtualModem]:
         yield modem
 
 
-@dataclass(frozen=True)
-class PasswordBroker:
-    info: BrokerInfo
-    username: str
-    password: str
-
-
 @pytest.fixture
 def password_broker(mosquitto: MosquittoFactory, tmp_path: Path) -> PasswordBroker:
     """mosquitto that only lets ``username``/``password`` in (a password file)."""
@@ -184,59 +64,3 @@ def password_broker(mosquitto: MosquittoFactory, tmp_path: Path) -> PasswordBrok
     os.chmod(pwfile, 0o600)
     info = mosquitto.start(anonymous=False, extra=(f"password_file {pwfile}",))
     return PasswordBroker(info, "nm28", "right-pass")
-
-
-@dataclass(frozen=True)
-class Received:
-    topic: str
-    qos: int
-    retained: bool
-    payload: bytes
-
-
-class Subscriber:
-    """``mosquitto_sub`` collecting ``count`` messages (payloads hex-encoded, so binary-safe)."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = proc
-
-    async def messages(self, timeout: float = 10.0) -> list[Received]:
-        out, _ = await asyncio.wait_for(self._proc.communicate(), timeout)
-        result = []
-        for line in out.decode().splitlines():
-            topic, qos, retained, payload = line.split("|")
-            result.append(Received(topic, int(qos), retained == "1", bytes.fromhex(payload)))
-        return result
-
-    async def close(self) -> None:
-        if self._proc.returncode is None:
-            self._proc.kill()
-            await self._proc.wait()
-
-
-async def start_subscriber(
-    info: BrokerInfo, topic: str, *, count: int = 1, qos: int = 1, wait: float = 10.0
-) -> Subscriber:
-    """Start ``mosquitto_sub`` and return once its subscription is in place."""
-    tool = require_tool("mosquitto_sub")
-    proc = await asyncio.create_subprocess_exec(
-        tool, "-h", info.host, "-p", str(info.port), "-t", topic, "-q", str(qos),
-        "-C", str(count), "-W", str(int(wait)), "-F", "%t|%q|%r|%x",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    await asyncio.sleep(0.3)  # mosquitto_sub cannot tell when SUBACK arrived
-    return Subscriber(proc)
-
-
-async def publish_with_tool(
-    info: BrokerInfo, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
-) -> None:
-    """Publish ``payload`` (any bytes, read from stdin) with ``mosquitto_pub``."""
-    tool = require_tool("mosquitto_pub")
-    args = [tool, "-h", info.host, "-p", str(info.port), "-t", topic, "-q", str(qos), "-s"]
-    if retain:
-        args.append("-r")
-    proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.PIPE)
-    await asyncio.wait_for(proc.communicate(payload), 10)
-    assert proc.returncode == 0

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from scripted_module import Exchange, ScriptedModule, reply, split_args
+from support.scripted_module import Exchange, ScriptedModule, reply, split_args
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from scripted_module import Exchange, InTurn, Script, ScriptedModule, collect
+from support.scripted_module import Exchange, InTurn, Script, ScriptedModule, collect
 
 import nm28_async as nm
 

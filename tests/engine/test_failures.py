@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-from scripted_module import (
+from support.scripted_module import (
     Exchange,
     Handler,
     InTurn,

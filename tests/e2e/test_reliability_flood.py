@@ -10,8 +10,8 @@ import time
 from contextlib import AsyncExitStack
 
 import pytest
-from conftest import BrokerInfo
-from reliability_rig import FAST_BACKOFF, collect, wait_until
+from support.brokers import BrokerInfo
+from support.rig import FAST_BACKOFF, collect, wait_until
 
 import nm28_async as nm
 from nm28_async.sim import VirtualModem

@@ -6,9 +6,9 @@ import ssl
 from pathlib import Path
 
 import pytest
-from conftest import MosquittoFactory, require_tool
-from reliability_rig import FAST_BACKOFF, collect
-from tls_ca import CertAuthority, make_ca, make_cert_authority
+from support.brokers import MosquittoFactory, require_tool
+from support.rig import FAST_BACKOFF, collect
+from support.tls_ca import CertAuthority, make_ca, make_cert_authority
 
 import nm28_async as nm
 from nm28_async.sim import VirtualModem

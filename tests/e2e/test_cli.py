@@ -7,7 +7,7 @@ import signal
 import sys
 
 import pytest
-from conftest import BrokerInfo
+from support.brokers import BrokerInfo
 
 pytestmark = pytest.mark.e2e
 

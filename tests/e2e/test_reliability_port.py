@@ -10,8 +10,8 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
-from conftest import BrokerInfo
-from reliability_rig import FAST_BACKOFF, collect
+from support.brokers import BrokerInfo
+from support.rig import FAST_BACKOFF, collect
 
 import nm28_async as nm
 from nm28_async.sim import VirtualModem

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from conftest import (
+from support.brokers import (
     BrokerInfo,
     PasswordBroker,
     free_port,

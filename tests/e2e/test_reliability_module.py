@@ -9,8 +9,8 @@ import time
 from contextlib import AsyncExitStack
 
 import pytest
-from conftest import BrokerInfo, MosquittoFactory, publish_with_tool
-from reliability_rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
+from support.brokers import BrokerInfo, MosquittoFactory, publish_with_tool
+from support.rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
 
 import nm28_async as nm
 from nm28_async.sim import VirtualModem

@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import pytest
-from conftest import MosquittoFactory
-from reliability_rig import FAST_BACKOFF, wait_reconnected
+from support.brokers import MosquittoFactory
+from support.rig import FAST_BACKOFF, wait_reconnected
 
 import nm28_async as nm
 from nm28_async.sim import VirtualModem

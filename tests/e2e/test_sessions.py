@@ -11,8 +11,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from conftest import BrokerInfo, MosquittoFactory, publish_with_tool, start_subscriber
-from reliability_rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
+from support.brokers import BrokerInfo, MosquittoFactory, publish_with_tool, start_subscriber
+from support.rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
 
 import nm28_async as nm
 from nm28_async import (

@@ -1,0 +1,1 @@
+"""Rigs shared by the test layers: brokers, the scripted module, supervision helpers, TLS."""
