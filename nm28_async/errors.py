@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .protocol import results
+from .protocol import codes
 from .protocol.events import Final
 
 
@@ -39,54 +39,54 @@ class ResultCodeError(Nm28Error):
     def __init__(self, client_index: int | None, code: int) -> None:
         self.client_index = client_index
         self.code = code
-        self.meaning = results.meaning(self.table, code)
+        self.meaning = codes.meaning(self.table, code)
         where = "" if client_index is None else f" on client {client_index}"
         super().__init__(f"{self.operation}{where} failed: result {code} ({self.meaning})")
 
 
 class OpenError(ResultCodeError):
-    table = results.OPEN_RESULTS
+    table = codes.OPEN_RESULTS
     operation = "open"
 
 
 class CloseError(ResultCodeError):
-    table = results.CLOSE_RESULTS
+    table = codes.CLOSE_RESULTS
     operation = "close"
 
 
 class ConnectError(ResultCodeError):
     """CONN failed: `code` is the send result, `ret_code` the broker's CONNACK code."""
 
-    table = results.PACKET_RESULTS
+    table = codes.PACKET_RESULTS
     operation = "connect"
 
     def __init__(self, client_index: int | None, code: int, ret_code: int | None = None) -> None:
         self.ret_code = ret_code
         super().__init__(client_index, code)
         if ret_code:
-            self.meaning = results.meaning(results.CONNACK_CODES, ret_code)
+            self.meaning = codes.meaning(codes.CONNACK_CODES, ret_code)
             self.args = (
                 f"connect on client {client_index} refused: ret_code {ret_code} ({self.meaning})",
             )
 
 
 class DisconnectError(ResultCodeError):
-    table = results.PACKET_RESULTS
+    table = codes.DISCONNECT_RESULTS
     operation = "disconnect"
 
 
 class SubscribeError(ResultCodeError):
-    table = results.PACKET_RESULTS
+    table = codes.PACKET_RESULTS
     operation = "subscribe"
 
 
 class UnsubscribeError(ResultCodeError):
-    table = results.PACKET_RESULTS
+    table = codes.PACKET_RESULTS
     operation = "unsubscribe"
 
 
 class PublishError(ResultCodeError):
-    table = results.PUBLISH_RESULTS
+    table = codes.PUBLISH_RESULTS
     operation = "publish"
 
 

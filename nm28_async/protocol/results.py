@@ -6,35 +6,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .codes import PacketResult
 from .commands import ResultKey
 from .events import ResultLine, TextLine
-
-OPEN_RESULTS = {
-    -1: "failed to open the network",
-    0: "network opened",
-    1: "bad parameter",
-    2: "client index already in use",
-    3: "PDP activation failed",
-    4: "DNS resolution failed",
-    5: "network connection failed",
-}
-CLOSE_RESULTS = {-1: "failed to close the network", 0: "network closed"}
-PACKET_RESULTS = {
-    0: "sent and acknowledged",
-    1: "retransmitting",
-    2: "send failed",
-}
-CONNACK_CODES = {
-    0: "connection accepted",
-    1: "unacceptable protocol version",
-    2: "identifier rejected / authentication failed",
-    3: "server unavailable",
-    4: "bad user name or password",
-    5: "not authorised",
-}
-PUBLISH_RESULTS = {0: "sent and acknowledged", -1: "send failed"}
-
-RETRANSMITTING = 1
 
 # Result lines that complete a command: name -> (field count range, keyed by msg id).
 # Query answers of the same name have another field count (+MQTTOPEN: idx,"host",port).
@@ -48,10 +22,6 @@ _RESULT_SHAPES: dict[str, tuple[range, bool]] = {
     "MQTTPUBEX": (range(2, 6), True),
     "CTWINGPOSTVER": (range(1, 2), False),
 }
-
-
-def meaning(table: dict[int, str], code: int) -> str:
-    return table.get(code, f"unknown code {code}")
 
 
 def result_key(line: ResultLine) -> ResultKey | None:
@@ -77,9 +47,9 @@ def is_progress(line: ResultLine) -> bool:
     """A retransmission notice (result 1 of CONN/SUB/UNS) is progress, not the end."""
     fields = int_fields(line)
     if line.name == "MQTTCONN":
-        return len(fields) >= 2 and fields[1] == RETRANSMITTING
+        return len(fields) >= 2 and fields[1] == PacketResult.RETRANSMITTING
     if line.name in ("MQTTSUB", "MQTTUNS"):
-        return fields[2] == RETRANSMITTING
+        return fields[2] == PacketResult.RETRANSMITTING
     return False
 
 

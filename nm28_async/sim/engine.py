@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..protocol import limits
+from ..protocol.codes import OpenResult
 from . import platforms
 from .commands import Command, CommandError, Kind, parse_line
 from .config import CFG_TEST_LINES, TOPIC_MAX_BYTES, ClientConfig
-from .mqtt_link import Incoming, MqttLink, OpenResult
+from .mqtt_link import Incoming, MqttLink
 from .wire import HostInput, HostOutput
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import socket
 import ssl
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ..protocol.codes import OpenResult
 from .config import ClientConfig
 
 # paho reports an MQTT 3.x CONNACK as an MQTT 5 reason; these are the 3.x return codes.
@@ -36,18 +36,6 @@ _CONNACK_RETURN_CODES = {
 
 Ack = int | None
 """What an acknowledgement future holds: a code from the broker, or None when the link died."""
-
-
-class OpenResult(enum.IntEnum):
-    """``<result>`` of ``+MQTTOPEN`` as the manual numbers it."""
-
-    FAILED = -1
-    OK = 0
-    BAD_PARAMETER = 1
-    IN_USE = 2
-    PDP_FAILED = 3
-    DNS_FAILED = 4
-    CONNECT_FAILED = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nm28_async.protocol import codes
 from nm28_async.protocol import commands as c
 from nm28_async.protocol import results as r
 from nm28_async.protocol.commands import ResultKey
@@ -98,15 +99,15 @@ def test_int_fields() -> None:
 
 def test_meanings() -> None:
     """The manual's code tables, and unknown codes."""
-    assert r.meaning(r.OPEN_RESULTS, 4) == "DNS resolution failed"
-    assert r.meaning(r.CONNACK_CODES, 4) == "bad user name or password"
-    assert r.meaning(r.OPEN_RESULTS, 99) == "unknown code 99"
-    assert set(r.OPEN_RESULTS) == set(range(-1, 6))
-    assert set(r.CLOSE_RESULTS) == {-1, 0}
-    assert set(r.PACKET_RESULTS) == {0, 1, 2}
-    assert set(r.CONNACK_CODES) == set(range(6))
-    assert set(r.PUBLISH_RESULTS) == {-1, 0}
-    assert r.PACKET_RESULTS[r.RETRANSMITTING] == "retransmitting"
+    assert codes.meaning(codes.OPEN_RESULTS, 4) == "DNS resolution failed"
+    assert codes.meaning(codes.CONNACK_CODES, 4) == "bad user name or password"
+    assert codes.meaning(codes.OPEN_RESULTS, 99) == "unknown code 99"
+    assert set(codes.OPEN_RESULTS) == set(range(-1, 6)) == set(codes.OpenResult)
+    assert set(codes.CLOSE_RESULTS) == set(codes.DISCONNECT_RESULTS) == {-1, 0}
+    assert set(codes.PACKET_RESULTS) == {0, 1, 2}
+    assert set(codes.CONNACK_CODES) == set(range(6)) == set(codes.ConnackCode)
+    assert set(codes.PUBLISH_RESULTS) == {-1, 0}
+    assert codes.PACKET_RESULTS[codes.PacketResult.RETRANSMITTING] == "retransmitting"
 
 
 CFG_ANSWER = b"""AT+MQTTCFG?\r
