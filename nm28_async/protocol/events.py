@@ -62,6 +62,8 @@ class Echo:
 class MqttRecv:
     """A `+MQTTRECV` URC: a message a subscription brought in.
 
+    `topic` is the topic as the broker sent it: UTF-8, with any byte that is not valid
+    UTF-8 kept as a surrogate escape, so `topic_bytes` gives the exact bytes back.
     `declared_length` is the length field (None when the module sends none);
     `length_mismatch` is set when the payload on the wire disagreed with it;
     `payload_included` is False when the module announced a message without its payload
@@ -75,6 +77,11 @@ class MqttRecv:
     declared_length: int | None = None
     length_mismatch: bool = False
     payload_included: bool = True
+
+    @property
+    def topic_bytes(self) -> bytes:
+        """The topic's bytes exactly as the module printed them."""
+        return self.topic.encode("utf-8", "surrogateescape")
 
     def matches(self, topic_filter: str) -> bool:
         """Whether this message's topic matches an MQTT filter (`+`, `#`), as in aiomqtt."""

@@ -34,13 +34,20 @@ _TOPIC_CACHE_SIZE = 1024
 
 _LINE_END = re.compile(rb"[\r\n]")
 _NOT_LINE_END = re.compile(rb"[^\r\n ]")
-_RECV_HEAD = re.compile(
-    rb'\+MQTTRECV: *(\d+) *, *(\d+) *, *(?:"([^"\r\n]*)"|([^,"\r\n]*)) *,'
-)
-_LEN_FIELD = re.compile(rb"( *)(\d+) *(?:(,)|(?=[\r\n]))")
-# The common case in one match: header, topic and length up to the payload's comma.
+# Numbers are bounded: a field of thousands of digits is noise, never an int() to compute.
+# One space after the packet id's comma is a separator (the manual prints `0,1, topic`);
+# any further space belongs to the topic.
+_RECV_HEAD = re.compile(rb"\+MQTTRECV: *(\d{1,5}) *,( *)(\d{1,5}) *,( ?)")
+# Where a length field may sit after the topic: `,<n>,` (unquoted topic) or `",<n>,` (quoted
+# topic). Zero-width, so that overlapping candidates (`,1,2,`) are all found.
+_BARE_LENGTH = re.compile(rb"(?=, *(\d{1,9}) *(,))")
+_QUOTED_LENGTH = re.compile(rb'(?=" *, *(\d{1,9}) *(,))')
+# msg_rcv_mode 1: the line ends with the length and the payload is not included.
+_TRAILING_LENGTH = re.compile(rb"(.*), *(\d{1,9}) *", re.DOTALL)
+# The common case in one match: header, a topic without commas or quotes, and the length.
 _RECV_FAST = re.compile(
-    rb'\+MQTTRECV: *(\d+) *,( *)(\d+) *,( *)(?:"([^"\r\n]*)"|([^,"\r\n]*)) *, *(\d+) *,'
+    rb'\+MQTTRECV: *(\d{1,5}) *,( *)(\d{1,5}) *,( ?)(?:"([^"\r\n]*)" *|([^,"\r\n]*)), *'
+    rb"(\d{1,9}) *,"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESULT = re.compile(r"(?:AT)?\+([A-Za-z0-9_]+): *(.*)", re.DOTALL | re.IGNORECASE)
@@ -50,7 +57,8 @@ _CONNECT = re.compile(r"CONNECT(?: \d+)?")
 _PROMPT = Prompt()
 _OK = Final(FinalKind.OK)
 _ERROR = Final(FinalKind.ERROR)
-_CR, _LF, _GT, _SP = 13, 10, 0x3E, 0x20
+_CR, _LF, _GT, _SP, _QUOTE = 13, 10, 0x3E, 0x20, 0x22
+_NEED_DATA = -1
 
 
 def split_fields(text: str) -> tuple[str, ...]:
@@ -108,6 +116,8 @@ class Parser:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._discarding = False
+        self._deciding_now = False
+        self._awaiting_frame = False
         self._length_field: dict[int, bool] = {}
         self._topics: dict[bytes, str] = {}
 
@@ -123,10 +133,29 @@ class Parser:
         """Bytes held waiting for the rest of a line or payload."""
         return len(self._buffer)
 
+    @property
+    def awaiting_frame(self) -> bool:
+        """A +MQTTRECV waits for bytes its declared length promises (see `end_frame`)."""
+        return self._awaiting_frame
+
+    def end_frame(self) -> list[Event]:
+        """The stream went quiet while a +MQTTRECV waited for its declared bytes: decide it
+        with what has arrived (its first line, flagged), and parse the rest as lines.
+
+        A module prints a frame in one go, so silence in the middle of one means the length
+        was wrong (a firmware bug or a corrupted digit): a quiet gap bounds what it costs.
+        """
+        self._deciding_now = True
+        try:
+            return self.feed(b"")
+        finally:
+            self._deciding_now = False
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
         buf = self._buffer
         buf += data
         events: list[Event] = []
+        self._awaiting_frame = False
         if self._discarding and not self._skip_overlong(buf):
             return events
         pos = 0
@@ -152,6 +181,7 @@ class Parser:
                 if buf.startswith(b"+MQTTRECV", pos):
                     end = self._recv(buf, pos, events)
                     if end < 0:
+                        self._awaiting_frame = True
                         break
                     pos = end
                     continue
@@ -184,61 +214,22 @@ class Parser:
         self._discarding = False
         return True
 
-    def _recv(self, buf: bytearray, pos: int, events: list[Event]) -> int:
-        """Parse a +MQTTRECV at `pos`; return where it ends, or -1 when more bytes are needed.
-
-        This is the general path: it decides whatever `_recv_fast` does not take, the same
-        way however the stream was chunked.
-        """
-        line_end = _LINE_END.search(buf, pos)
-        if line_end is None:
-            if len(buf) - pos > MAX_RECV_LINE:
-                events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
-                self._discarding = True
-                return len(buf)
-            return -1
-        if line_end.start() - pos > MAX_RECV_LINE:
-            events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
-            return line_end.start()
-        head = _RECV_HEAD.match(buf, pos, line_end.start())
-        if head is None:
-            events.append(Garbage(bytes(buf[pos : line_end.start()]), "malformed +MQTTRECV"))
-            return line_end.start()
-        index = int(head.group(1))
-        packet_id = int(head.group(2))
-        topic_bytes = head.group(3) if head.group(3) is not None else head.group(4).rstrip(b" ")
-        try:
-            topic = topic_bytes.decode("utf-8")
-        except UnicodeDecodeError:
-            events.append(Garbage(bytes(buf[pos : line_end.start()]), "topic is not UTF-8"))
-            return line_end.start()
-        start = head.end()
-        # Spacing style from the separators before the topic (a quoted topic may hold ", ").
-        spaced = b", " in buf[pos : head.start(3) if head.group(3) is not None else head.start(4)]
-        mode = self._length_field.get(index)
-        length = _LEN_FIELD.match(buf, start, line_end.start() + 1) if mode is not False else None
-        if length is None:
-            if mode:
-                events.append(
-                    Garbage(bytes(buf[pos : line_end.start()]), "+MQTTRECV without length")
-                )
-                return line_end.start()
-            skip = 1 if spaced and buf[start] == _SP else 0
-            payload = bytes(buf[start + skip : line_end.start()])
-            events.append(MqttRecv(index, packet_id, topic, payload))
-            return line_end.start()
-        declared = int(length.group(2))
-        if length.group(3) is None:
-            events.append(MqttRecv(index, packet_id, topic, b"", declared, payload_included=False))
-            return length.end()
-        return self._payload(buf, length.end(), line_end.start(), declared, spaced, events,
-                             index, packet_id, topic)
+    def _topic(self, raw: bytes) -> str:
+        """The topic as str: UTF-8, with any other byte kept as a surrogate escape, so that
+        `topic.encode("utf-8", "surrogateescape")` gives the broker's bytes back."""
+        topic = self._topics.get(raw)
+        if topic is None:
+            topic = raw.decode("utf-8", "surrogateescape")
+            if len(self._topics) < _TOPIC_CACHE_SIZE:
+                self._topics[raw] = topic
+        return topic
 
     def _recv_fast(
         self, buf: bytearray, pos: int, size: int, m: re.Match[bytes], events: list[Event]
     ) -> int:
-        """The common +MQTTRECV: jump over the payload by its declared length and check that
-        a line end follows. Returns where it ends, or -1 to leave the line to `_recv`."""
+        """The common +MQTTRECV: a topic without commas and a payload that ends where its
+        declared length says. Returns where it ends, or -1 to leave the line to `_recv`,
+        which reaches the same verdict on everything this path takes."""
         index_text, space1, packet_text, space2, quoted, bare, declared_text = m.groups()
         index = int(index_text)
         declared = int(declared_text)
@@ -249,57 +240,187 @@ class Parser:
         end = start + sep + declared
         if end >= size or end - pos > MAX_RECV_LINE or buf[end] not in (_CR, _LF):
             return -1
-        if sep and buf[end - 1] in (_CR, _LF):
-            return -1  # is the space a separator or payload? the general path decides
-        topic_bytes = quoted if quoted is not None else bare.rstrip(b" ")
-        topic = self._topics.get(topic_bytes)
-        if topic is None:
-            try:
-                topic = topic_bytes.decode("utf-8")
-            except UnicodeDecodeError:
-                return -1
-            if len(self._topics) < _TOPIC_CACHE_SIZE:
-                self._topics[topic_bytes] = topic
+        if buf[start + sep] == _QUOTE or (sep and buf[end - 1] in (_CR, _LF)):
+            return -1  # a quoted payload, or a space that may be payload: `_recv` decides
+        topic = self._topic(quoted if quoted is not None else bare)
         payload = bytes(buf[start + sep : end])
         events.append(MqttRecv(index, int(packet_text), topic, payload, declared))
         return end
 
-    @staticmethod
-    def _payload(
-        buf: bytearray,
-        start: int,
-        line_end: int,
-        declared: int,
-        spaced: bool,
-        events: list[Event],
-        index: int,
-        packet_id: int,
-        topic: str,
-    ) -> int:
-        """Read a declared-length payload starting at `start`; -1 when more bytes are needed."""
-        tail = line_end - start
-        sep = 1 if spaced and tail > 0 and buf[start] == _SP else 0
-        if tail - sep == declared:
-            payload_start, end, mismatch = start + sep, line_end, False
-        elif sep and tail == declared:
-            payload_start, end, mismatch = start, line_end, False
-        elif tail - sep > declared or declared > MAX_RECV_PAYLOAD:
-            payload_start, end, mismatch = start + sep, line_end, True
-        else:
-            payload_start = start + sep
-            end = payload_start + declared
-            if len(buf) <= end:
-                return -1
-            mismatch = buf[end] not in (_CR, _LF)
-            if mismatch:
-                # The line goes on past the declared length: deliver it whole, unless the
-                # rest is itself an overlong line (then cut at the declared length).
-                more = _LINE_END.search(buf, end, end + MAX_LINE + 1)
-                if more is not None:
-                    end = more.start()
-                elif len(buf) - end <= MAX_LINE:
-                    return -1
-        events.append(
-            MqttRecv(index, packet_id, topic, bytes(buf[payload_start:end]), declared, mismatch)
-        )
-        return end
+    def _recv(self, buf: bytearray, pos: int, events: list[Event]) -> int:
+        """Parse a +MQTTRECV at `pos`; return where it ends, or -1 when more bytes are needed.
+
+        The declared length delimits the frame: no byte inside it is read as module output.
+        A topic may hold commas, so each `,<n>,` after it is a candidate length field; the
+        frame is the leftmost candidate whose `<n>` bytes end exactly at a line end.
+        """
+        line_end_match = _LINE_END.search(buf, pos)
+        if line_end_match is None:
+            if len(buf) - pos > MAX_RECV_LINE:
+                events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
+                self._discarding = True
+                return len(buf)
+            return _NEED_DATA
+        line_end = line_end_match.start()
+        if line_end - pos > MAX_RECV_LINE:
+            events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
+            return line_end
+        head = _RECV_HEAD.match(buf, pos, line_end)
+        if head is None:
+            events.append(Garbage(bytes(buf[pos:line_end]), "malformed +MQTTRECV"))
+            return line_end
+        index, packet_id = int(head.group(1)), int(head.group(3))
+        spaced = bool(head.group(2) or head.group(4))
+        frame = _Frame(buf, pos, index, packet_id, head.end(), line_end, spaced)
+        mode = self._length_field.get(index)
+        if mode is not False:
+            for candidate in frame.candidates():
+                found = frame.payload_at(candidate)
+                if found is _UNDECIDED:
+                    if not self._deciding_now:
+                        return _NEED_DATA
+                elif found is not None:
+                    payload_start, payload_end, end = found
+                    topic = self._topic(frame.topic_before(candidate))
+                    payload = bytes(buf[payload_start:payload_end])
+                    events.append(
+                        MqttRecv(index, packet_id, topic, payload, int(candidate.group(1)))
+                    )
+                    return end
+        return self._recv_fallback(frame, mode, events)
+
+    def _recv_fallback(self, frame: _Frame, mode: bool | None, events: list[Event]) -> int:
+        """No declared length ends at a line end: the first line decides.
+
+        With a length field where the topic ends at its first comma (or closing quote), the
+        length was wrong: the line is delivered whole, flagged. `<topic>,<n>` at the line end
+        announces a message without its payload. Otherwise there is no length field and the
+        payload is the rest of the line.
+        """
+        buf, line_end = frame.buf, frame.line_end
+        index, packet_id = frame.index, frame.packet_id
+        first = frame.first_field()
+        if first is None:
+            events.append(Garbage(bytes(buf[frame.start : line_end]), "malformed +MQTTRECV"))
+            return line_end
+        topic_raw, after = first
+        if mode is not False:
+            length = _LENGTH_AFTER_TOPIC.match(buf, after, line_end)
+            if length is not None:
+                payload_start = frame.skip_separator(length.end())
+                events.append(
+                    MqttRecv(
+                        index,
+                        packet_id,
+                        self._topic(topic_raw),
+                        bytes(buf[payload_start:line_end]),
+                        int(length.group(1)),
+                        length_mismatch=True,
+                    )
+                )
+                return line_end
+            trailing = _TRAILING_LENGTH.fullmatch(buf, frame.topic_start, line_end)
+            if trailing is not None:
+                raw = bytes(trailing.group(1))
+                quoted = frame.quoted and len(raw) > 1 and raw.endswith(b'"')
+                topic = self._topic(raw[1:-1] if quoted else raw)
+                declared = int(trailing.group(2))
+                events.append(
+                    MqttRecv(index, packet_id, topic, b"", declared, payload_included=False)
+                )
+                return line_end
+            if mode:
+                events.append(
+                    Garbage(bytes(buf[frame.start : line_end]), "+MQTTRECV without length")
+                )
+                return line_end
+        payload = bytes(buf[frame.skip_separator(after) : line_end])
+        events.append(MqttRecv(index, packet_id, self._topic(topic_raw), payload))
+        return line_end
+
+
+_LENGTH_AFTER_TOPIC = re.compile(rb" *(\d{1,9}) *,")
+_UNDECIDED = (-1, -1, -1)
+"""`_Frame.payload_at`: the bytes that decide this candidate have not arrived yet."""
+
+
+class _Frame:
+    """One +MQTTRECV being decided: where its topic starts, its first line ends, and where
+    each candidate length field would put its payload."""
+
+    def __init__(
+        self, buf: bytearray, start: int, index: int, packet_id: int, topic_start: int,
+        line_end: int, spaced: bool,
+    ) -> None:  # fmt: skip
+        self.buf = buf
+        self.start = start
+        self.index = index
+        self.packet_id = packet_id
+        self.topic_start = topic_start
+        self.line_end = line_end
+        self.spaced = spaced
+        self.quoted = topic_start < line_end and buf[topic_start] == _QUOTE
+
+    def candidates(self) -> list[re.Match[bytes]]:
+        """Every place a length field may sit after the topic, leftmost first: after a
+        closing quote when the topic is quoted, then after a topic read as bare bytes."""
+        buf, line_end = self.buf, self.line_end
+        bare = list(_BARE_LENGTH.finditer(buf, self.topic_start, line_end))
+        if self.quoted:
+            return [*_QUOTED_LENGTH.finditer(buf, self.topic_start + 1, line_end), *bare]
+        return bare
+
+    def topic_before(self, candidate: re.Match[bytes]) -> bytes:
+        if candidate.re is _QUOTED_LENGTH:
+            return bytes(self.buf[self.topic_start + 1 : candidate.start()])
+        return bytes(self.buf[self.topic_start : candidate.start()])
+
+    def skip_separator(self, at: int) -> int:
+        """A module that puts a space after each comma puts one before the payload too."""
+        return at + 1 if self.spaced and at < self.line_end and self.buf[at] == _SP else at
+
+    def first_field(self) -> tuple[bytes, int] | None:
+        """The topic read up to its first comma (or closing quote and comma), and the index
+        after that comma; None when the line has no comma after the topic."""
+        buf, line_end = self.buf, self.line_end
+        if self.quoted:
+            close = buf.find(b'"', self.topic_start + 1, line_end)
+            comma = -1 if close < 0 else buf.find(b",", close, line_end)
+            if comma >= 0 and not buf[close + 1 : comma].strip(b" "):
+                return bytes(buf[self.topic_start + 1 : close]), comma + 1
+        comma = buf.find(b",", self.topic_start, line_end)
+        if comma < 0:
+            return None
+        return bytes(buf[self.topic_start : comma]), comma + 1
+
+    def payload_at(self, candidate: re.Match[bytes]) -> tuple[int, int, int] | None:
+        """(payload start, payload end, frame end) if this candidate's declared length ends
+        exactly at a line end; None if it cannot; `_UNDECIDED` until the bytes are here.
+
+        Tried in order: a quoted payload (the length counts it without its quotes); the
+        payload ending at the first line end, after the separator space or with it; then
+        a payload that spans line breaks, which only a trusted length may do.
+        """
+        buf, line_end, size = self.buf, self.line_end, len(self.buf)
+        declared = int(candidate.group(1))
+        at = candidate.start(2) + 1
+        start = self.skip_separator(at)
+        if start < size and buf[start] == _QUOTE and declared <= MAX_RECV_PAYLOAD:
+            close = start + 1 + declared
+            if close >= size:
+                return _UNDECIDED
+            if buf[close] == _QUOTE:
+                if close + 1 >= size:
+                    return _UNDECIDED
+                if buf[close + 1] in (_CR, _LF):
+                    return start + 1, close, close + 1
+        if start + declared == line_end:
+            return start, line_end, line_end
+        if start != at and at + declared == line_end:
+            return at, line_end, line_end
+        end = start + declared
+        if end < line_end or declared > MAX_RECV_PAYLOAD:
+            return None
+        if end >= size:
+            return _UNDECIDED
+        return (start, end, end) if buf[end] in (_CR, _LF) else None
