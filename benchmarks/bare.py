@@ -1,8 +1,7 @@
-"""The baselines' own port handling: the driver's transport, with no driver in between.
+"""The baselines' own port handling: bare pyserial-asyncio streams, with no driver in between.
 
-Ports open through `nm28_async.transport.open_stream`, as `Modem.open` does (pyserial-asyncio
-reading `READ_SIZE` bytes per readiness callback), so driver and baselines differ only in
-parsing and dispatch.
+They read `READ_SIZE` bytes per readiness callback, as the driver's transport does, so driver
+and baselines differ only in what they do with the bytes.
 """
 
 from __future__ import annotations
@@ -12,13 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from nm28_async.transport import open_stream
+import serial_asyncio
+
+from nm28_async.transport import READ_SIZE
 
 from . import wire
 
 
 class Writer(Protocol):
-    """What the baselines use of the writer `open_stream` returns."""
+    """What the baselines use of their stream writer."""
 
     def write(self, data: bytes) -> None: ...
 
@@ -32,7 +33,8 @@ Streams = tuple[asyncio.StreamReader, Writer]
 
 @asynccontextmanager
 async def open_bare(path: str, baudrate: int = 115200) -> AsyncIterator[Streams]:
-    reader, writer = await open_stream(path, baudrate)
+    reader, writer = await serial_asyncio.open_serial_connection(url=path, baudrate=baudrate)
+    writer.transport._max_read_size = READ_SIZE
     try:
         yield reader, writer
     finally:

@@ -1,7 +1,7 @@
 """Benchmark 1: `+MQTTRECV` from another process to `async for` on six clients.
 
 Baselines read the same bytes from the same responder over the same transport
-(`nm28_async.transport.open_stream`): the bare pipe (reads, no parsing) and a bare
+(pyserial-asyncio, reading `READ_SIZE` per callback): the bare pipe (reads, no parsing) and a bare
 `readuntil(b"\\r\\n")` loop that counts message lines. `rate` (bytes/s, 0 = as fast as the
 pty drains) paces the producer like a UART. `read_size` overrides the transport's read per
 readiness callback (the reference row uses pyserial-asyncio's own 1 KiB).
@@ -32,11 +32,12 @@ def per_client(count: int, clients: int = wire.CLIENTS) -> list[int]:
 def set_read_size(writer: object, read_size: int | None) -> None:
     """Let pyserial-asyncio read up to `read_size` bytes per readiness callback.
 
-    `writer` is what `open_stream` returned (its asyncio writer inside, or itself).
+    `writer` is a baseline's stream writer, or the driver's port (its transport inside).
     """
     if read_size is not None:
-        stream: Any = getattr(writer, "_writer", writer)
-        setattr(stream.transport, "_max_read_size", read_size)  # noqa: B010 (private knob)
+        stream: Any = writer
+        transport = getattr(stream, "_transport", None) or stream.transport
+        setattr(transport, "_max_read_size", read_size)  # noqa: B010 (private knob)
 
 
 async def _drain_client(client: nm.MqttClient, expected: int) -> None:
@@ -62,7 +63,7 @@ async def driver(
     nbytes = wire.stream_length(count, size)
     with anyio.fail_after(DEADLINE):
         async with nm.Modem.open(path, baudrate=baudrate, queue_size=count) as modem:
-            set_read_size(modem._writer, read_size)
+            set_read_size(modem._port, read_size)
             await modem.command(wire.prepare_line(count, size, rate=rate))
             async with anyio.create_task_group() as tasks:
                 for index, expected in enumerate(per_client(count)):

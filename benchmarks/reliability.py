@@ -366,7 +366,7 @@ async def noise(folder: Path) -> Figures:
             "junk skipped and counted, unknown URCs surfaced on urcs(); no command "
             "confused, no reconnect",
             sent, counter.payloads, None, broker,
-            {"garbage_lines": modem.garbage_count,
+            {"garbage_lines": modem.statistics.garbage,
              "reconnects": sum(s.reconnects for s in sessions)},
         )  # fmt: skip
 

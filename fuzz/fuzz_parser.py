@@ -37,15 +37,16 @@ with atheris.instrument_imports():
         Event,
         Final,
         Garbage,
-        MqttRecv,
+        Message,
         Prompt,
+        RecvNotice,
         ResultLine,
         TextLine,
     )
     from nm28_async.protocol.parser import MAX_LINE, MAX_RECV_PAYLOAD, Parser
 
 BUFFER_BOUND = 2 * MAX_LINE + MAX_RECV_PAYLOAD + 2
-EVENT_TYPES = (Final, ResultLine, TextLine, Prompt, Echo, MqttRecv, Garbage)
+EVENT_TYPES = (Final, ResultLine, TextLine, Prompt, Echo, Message, RecvNotice, Garbage)
 MODES: tuple[bool | None, ...] = (None, True, False)
 
 SEEDS: list[bytes] = [

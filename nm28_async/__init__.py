@@ -1,6 +1,7 @@
 """nm28_async: an asyncio driver for the MQTT AT interface of the Yuge NM28 5G module."""
 
-from .client import ClientState, Message, MqttClient, Will
+from .client import ClientState, MqttClient, Will
+from .engine import Urc
 from .errors import (
     CloseError,
     CommandError,
@@ -21,7 +22,9 @@ from .errors import (
     SubscribeError,
     UnsubscribeError,
 )
-from .modem import Modem, Urc
+from .modem import Modem
+from .protocol.conversation import Statistics
+from .protocol.events import Message, RecvNotice
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
 from .queues import Overflow
@@ -51,9 +54,11 @@ __all__ = [
     "PortLostError",
     "PublishError",
     "QueueOverflowError",
+    "RecvNotice",
     "ResultCodeError",
     "Session",
     "StateChange",
+    "Statistics",
     "SubscribeError",
     "UnsubscribeError",
     "Urc",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TypeVar
 
+from .engine import DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, Engine, network_timeout
 from .errors import (
     CloseError,
     ConnectError,
@@ -20,27 +22,24 @@ from .errors import (
     UnsubscribeError,
 )
 from .protocol import commands, limits
+from .protocol.codes import OpenResult
 from .protocol.commands import Command
-from .protocol.events import MqttRecv, ResultLine
-from .protocol.results import int_fields
-from .queues import MessageQueue
-
-if TYPE_CHECKING:
-    from .modem import Modem
+from .protocol.events import Message
+from .protocol.results import (
+    Answer,
+    CloseAnswer,
+    ConnectAnswer,
+    CtwingVersionAnswer,
+    DisconnectAnswer,
+    OpenAnswer,
+    PublishAnswer,
+    SubscribeAnswer,
+    UnsubscribeAnswer,
+)
 
 log = logging.getLogger("nm28_async")
 
-Message = MqttRecv
-"""A received message: `.client_index`, `.packet_id`, `.topic` (str), `.payload` (bytes)."""
-
-DEFAULT_PKT_TIMEOUT = 10
-DEFAULT_RETRIES = 3
-
-
-def default_result_timeout(pkt_timeout: float, retries: int, command_timeout: float) -> float:
-    """How long a result line may take: long enough for the module's own retransmissions
-    to run out, plus the time its final code may take."""
-    return pkt_timeout * (retries + 1) + command_timeout
+A = TypeVar("A", bound=Answer)
 
 
 class ClientState(enum.Enum):
@@ -62,10 +61,10 @@ class Will:
 class MqttClient:
     """One client index. Obtain it with `modem.client(index)`; never construct it directly."""
 
-    def __init__(self, modem: Modem, index: int, queue: MessageQueue[Message]) -> None:
-        self._modem = modem
+    def __init__(self, engine: Engine, index: int) -> None:
+        self._engine = engine
         self.index = index
-        self._queue = queue
+        self._queue = engine._messages(index)
         self._state = ClientState.CLOSED
         self._next_msg_id = 1
         self._msg_ids_in_flight: set[int] = set()
@@ -74,8 +73,7 @@ class MqttClient:
         self._timeout_notice = False
         self._payload_in_urc = True
         self._length_field = True
-        self.subscriptions: dict[str, int] = {}
-        """Topic filters subscribed through this object, with their granted QoS."""
+        self._subscriptions: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<MqttClient {self.index} {self._state.value}>"
@@ -83,6 +81,11 @@ class MqttClient:
     @property
     def state(self) -> ClientState:
         return self._state
+
+    @property
+    def subscriptions(self) -> Mapping[str, int]:
+        """Topic filters subscribed through this object, with their granted QoS (read-only)."""
+        return MappingProxyType(self._subscriptions)
 
     @property
     def dropped_messages(self) -> int:
@@ -153,46 +156,42 @@ class MqttClient:
         if cached is not None:
             batch.append(commands.cfg_cached(i, cached))
         for command in batch:
-            await self._modem.execute(command)
+            await self._engine._execute(command)
         self._pkt_timeout, self._retries, self._timeout_notice = timing
         if (payload_in_urc, length_field) != (None, None):
             self._payload_in_urc, self._length_field = receive
-            self._modem.set_length_field(i, receive[1])
+            self._engine._set_length_field(i, receive[1])
 
     # --- network and session ----------------------------------------------------------------
 
     async def open(self, host: str, port: int) -> None:
         """Open the client's network connection (`AT+MQTTOPEN`); OpenError carries the result."""
-        result = await self._result(commands.open_network(self.index, host, port))
-        code = int_fields(result)[1]
-        if code != 0:
-            raise OpenError(self.index, code)
+        answer = await self._answer(commands.open_network(self.index, host, port), OpenAnswer)
+        if answer.result != OpenResult.OK:
+            raise OpenError(self.index, answer.result)
         self._state = ClientState.OPEN
 
     async def close(self) -> None:
         """Close the network connection (`AT+MQTTCLOSE`)."""
-        result = await self._result(commands.close_network(self.index))
-        code = int_fields(result)[1]
-        if code != 0:
-            raise CloseError(self.index, code)
+        answer = await self._answer(commands.close_network(self.index), CloseAnswer)
+        if answer.result != 0:
+            raise CloseError(self.index, answer.result)
         self._state = ClientState.CLOSED
-        self.subscriptions.clear()
+        self._subscriptions.clear()
 
     async def connect(self, client_id: str, username: str = "", password: str = "") -> None:
         """MQTT CONNECT (`AT+MQTTCONN`); ConnectError carries the result and CONNACK ret_code."""
-        result = await self._result(commands.connect(self.index, client_id, username, password))
-        fields = int_fields(result)
-        code, ret_code = fields[1], fields[2]
-        if code != 0 or ret_code != 0:
-            raise ConnectError(self.index, code, ret_code)
+        command = commands.connect(self.index, client_id, username, password)
+        answer = await self._answer(command, ConnectAnswer)
+        if answer.result != 0 or answer.ret_code != 0:
+            raise ConnectError(self.index, answer.result, answer.ret_code)
         self._state = ClientState.CONNECTED
 
     async def disconnect(self) -> None:
         """MQTT DISCONNECT (`AT+MQTTDISC`)."""
-        result = await self._result(commands.disconnect(self.index))
-        code = int_fields(result)[1]
-        if code != 0:
-            raise DisconnectError(self.index, code)
+        answer = await self._answer(commands.disconnect(self.index), DisconnectAnswer)
+        if answer.result != 0:
+            raise DisconnectError(self.index, answer.result)
         self._state = ClientState.OPEN
 
     # --- subscriptions and publishing -------------------------------------------------------
@@ -200,23 +199,23 @@ class MqttClient:
     async def subscribe(self, topic: str, qos: int = 0) -> int:
         """Subscribe; returns the QoS the broker granted."""
         with self._msg_id() as msg_id:
-            result = await self._result(commands.subscribe(self.index, msg_id, topic, qos))
-        fields = int_fields(result)
-        if fields[2] != 0:
-            raise SubscribeError(self.index, fields[2])
-        granted = fields[3] if len(fields) > 3 else qos
+            command = commands.subscribe(self.index, msg_id, topic, qos)
+            answer = await self._answer(command, SubscribeAnswer)
+        if answer.result != 0:
+            raise SubscribeError(self.index, answer.result)
+        granted = qos if answer.value is None else answer.value
         if granted not in limits.QOS_LEVELS:
             raise SubscribeError(self.index, granted)
-        self.subscriptions[topic] = granted
+        self._subscriptions[topic] = granted
         return granted
 
     async def unsubscribe(self, topic: str) -> None:
         with self._msg_id() as msg_id:
-            result = await self._result(commands.unsubscribe(self.index, msg_id, topic))
-        code = int_fields(result)[2]
-        if code != 0:
-            raise UnsubscribeError(self.index, code)
-        self.subscriptions.pop(topic, None)
+            command = commands.unsubscribe(self.index, msg_id, topic)
+            answer = await self._answer(command, UnsubscribeAnswer)
+        if answer.result != 0:
+            raise UnsubscribeError(self.index, answer.result)
+        self._subscriptions.pop(topic, None)
 
     async def publish(
         self,
@@ -243,32 +242,26 @@ class MqttClient:
                 publish_type=publish_type,
                 ctrl_z=ctrl_z,
             )
-            result = await self._result(command)
-        for code in int_fields(result)[2:4]:
+            answer = await self._answer(command, PublishAnswer)
+        for code in answer.results:
             if code != 0:
                 raise PublishError(self.index, code)
         return msg_id
 
     async def post_ctwing_version(self) -> None:
         """`AT+CTWINGPOSTVER`: report firmware version to CTWing, subscribe to upgrades."""
-        result = await self._result(commands.ctwing_post_version(self.index))
-        code = int_fields(result)[0]
-        if code != 0:
-            raise CtwingVersionError(self.index, code)
+        command = commands.ctwing_post_version(self.index)
+        answer = await self._answer(command, CtwingVersionAnswer)
+        if answer.result != 0:
+            raise CtwingVersionError(self.index, answer.result)
 
     def messages(self) -> AsyncIterator[Message]:
         """Iterate received messages. Ends when the modem closes; raises if the port is lost."""
         return self._queue.items()
 
-    # --- engine hooks -----------------------------------------------------------------------
+    # --- the engine's side -----------------------------------------------------------------
 
-    def deliver(self, message: Message) -> None:
-        self._queue.put_nowait(message)
-
-    def end(self, error: Nm28Error | None) -> None:
-        self._queue.close(error)
-
-    def reset_state(self) -> None:
+    def _reset(self) -> None:
         """The module forgot this client (reboot): closed, factory settings."""
         self._state = ClientState.CLOSED
         self._pkt_timeout, self._retries, self._timeout_notice = (
@@ -277,22 +270,24 @@ class MqttClient:
             False,
         )
         self._payload_in_urc = self._length_field = True
-        self.subscriptions.clear()
+        self._subscriptions.clear()
 
-    async def _result(self, command: Command) -> ResultLine:
-        _, result = await self._modem.execute(
-            command, result_timeout=self._modem.result_timeout or self._default_result_timeout()
+    async def _answer(self, command: Command, kind: type[A]) -> A:
+        """Run a command whose result line completes it; its typed answer."""
+        engine = self._engine
+        limit = engine.result_timeout or network_timeout(
+            self._pkt_timeout, self._retries, engine.command_timeout
         )
-        assert result is not None
-        return result
-
-    def _default_result_timeout(self) -> float:
-        return default_result_timeout(self._pkt_timeout, self._retries, self._modem.command_timeout)
+        done = await engine._execute(command, result_timeout=limit)
+        answer = done.answer
+        if not isinstance(answer, kind):
+            raise Nm28Error(f"{command.log_text}: answered {answer!r}")
+        return answer
 
     def _msg_id(self) -> _MsgId:
         return _MsgId(self)
 
-    def allocate_msg_id(self) -> int:
+    def _allocate_msg_id(self) -> int:
         """The next message id (1..65535) not in flight on this client."""
         for _ in range(len(limits.MSG_IDS)):
             msg_id = self._next_msg_id
@@ -302,7 +297,7 @@ class MqttClient:
                 return msg_id
         raise Nm28Error("all 65535 message ids are in flight")
 
-    def release_msg_id(self, msg_id: int) -> None:
+    def _release_msg_id(self, msg_id: int) -> None:
         self._msg_ids_in_flight.discard(msg_id)
 
 
@@ -314,8 +309,8 @@ class _MsgId:
         self._msg_id = 0
 
     def __enter__(self) -> int:
-        self._msg_id = self._client.allocate_msg_id()
+        self._msg_id = self._client._allocate_msg_id()
         return self._msg_id
 
     def __exit__(self, *exc: object) -> None:
-        self._client.release_msg_id(self._msg_id)
+        self._client._release_msg_id(self._msg_id)

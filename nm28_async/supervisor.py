@@ -16,12 +16,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
-from .client import ClientState, Message, MqttClient
+from .client import ClientState, MqttClient
 from .connection import tear_down
+from .engine import Engine, Urc
 from .errors import (
     ModemClosedError,
     ModuleRebootedError,
@@ -33,12 +34,9 @@ from .errors import (
     PortLostError,
 )
 from .protocol import commands
-from .protocol.events import Final, ResultLine
+from .protocol.events import Final, Message, ResultLine
 from .queues import MessageQueue, Overflow
 from .tasks import background_tasks
-
-if TYPE_CHECKING:
-    from .modem import Modem, Urc
 
 log = logging.getLogger("nm28_async")
 
@@ -95,7 +93,7 @@ class Session:
 
     def __init__(
         self,
-        modem: Modem,
+        modem: Engine,
         client: MqttClient,
         host: str,
         port: int,

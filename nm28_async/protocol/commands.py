@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import limits
-from .redact import redact
+from .redact import redact, secrets_in
 
 _FORBIDDEN_IN_STRING = re.compile(r'["\x00-\x1f\x7f]')
 
@@ -25,20 +25,58 @@ class ResultKey:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One encoded command: the line to write, its loggable form, and what answers it."""
+    """One encoded command: the line to write, its loggable form, and the shape of its answer.
+
+    `info` names the `+NAME:` lines that are its information lines (`AT+CSQ` -> `CSQ`);
+    `text` says whether plain text lines belong to its answer too (`ATI`, the `AT+MQTTCFG?`
+    block) or are URCs (the MQTT commands, which answer in result lines only); `result` keys
+    the result line that completes it; `network` says its final code waits for the network
+    in the manual's order, so a network deadline bounds it; `payload` follows the prompt.
+    """
 
     line: bytes
+    log_text: str
+    info: str | None = None
+    text: bool = True
     result: ResultKey | None = None
+    network: bool = False
     payload: bytes | None = field(default=None, repr=False)
-    log_text: str = ""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """What its line carries that must never be logged (a password)."""
 
     def __repr__(self) -> str:
         size = "" if self.payload is None else f", payload={len(self.payload)} bytes"
         return f"Command({self.log_text!r}{size})"
 
 
-def _command(text: str, result: ResultKey | None = None, payload: bytes | None = None) -> Command:
-    return Command(text.encode("utf-8") + b"\r", result, payload, redact(text))
+# Commands whose set form waits for the broker (or DNS, TCP, TLS) in the manual's order.
+NETWORK_COMMANDS = frozenset(
+    {"MQTTOPEN", "MQTTCLOSE", "MQTTCONN", "MQTTDISC", "MQTTSUB", "MQTTUNS", "MQTTPUBEX"}
+    | {"CTWINGPOSTVER"}
+)
+# Commands that answer in result lines only: a plain text line during one of them is a URC.
+_RESULT_LINES_ONLY = NETWORK_COMMANDS | {"MQTTCFG"}
+
+
+def _command(
+    text: str,
+    result: ResultKey | None = None,
+    payload: bytes | None = None,
+    *,
+    query: bool = False,
+) -> Command:
+    """Encode `AT+<NAME>...`; a set command of the MQTT family answers in result lines only."""
+    name = text[3:].partition("=")[0].partition("?")[0] if text.startswith("AT+") else None
+    return Command(
+        text.encode("utf-8") + b"\r",
+        redact(text),
+        info=name,
+        text=query or name not in _RESULT_LINES_ONLY,
+        result=result,
+        network=result is not None,
+        payload=payload,
+        secrets=secrets_in(text),
+    )
 
 
 def check_int(name: str, value: int, allowed: range | tuple[int, ...]) -> int:
@@ -54,6 +92,15 @@ def _describe(allowed: range | tuple[int, ...]) -> str:
     if isinstance(allowed, range):
         return f"{allowed.start}..{allowed.stop - 1}"
     return ", ".join(str(v) for v in allowed)
+
+
+def check_duration(name: str, seconds: float) -> float:
+    """A timeout or interval: a positive, finite number of seconds (0 is not "the default")."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ValueError(f"{name} must be a number of seconds, got {type(seconds).__name__}")
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {seconds}")
+    return seconds
 
 
 def check_index(client_index: int) -> int:
@@ -187,7 +234,8 @@ def cfg_cached(client_index: int, enabled: bool) -> Command:
 
 
 def cfg_query() -> Command:
-    return _command("AT+MQTTCFG?")
+    """The block of every client's settings, in text lines after each `+MQTTCFG: <idx>`."""
+    return _command("AT+MQTTCFG?", query=True)
 
 
 # --- network, session, subscriptions, publish ----------------------------------------------
@@ -283,8 +331,16 @@ def ctwing_post_version(client_index: int) -> Command:
     return _command(f"AT+CTWINGPOSTVER={client_index}", ResultKey("CTWINGPOSTVER"))
 
 
+_RAW_NAME = re.compile(r"AT\+([A-Za-z0-9_]+)(=\?|=|\?)?", re.IGNORECASE)
+
+
 def raw(line: str) -> Command:
-    """Any AT command the driver has no encoder for (AT+CSQ, ATI, ...)."""
+    """Any AT command the driver has no encoder for (AT+CSQ, ATI, ...).
+
+    Its answer shape comes from its name: `AT+CSQ` collects `+CSQ:` lines; a set command of
+    the MQTT family answers in result lines only and waits for the network. Its result line
+    itself is nobody's: it reaches `modem.urcs()`.
+    """
     if not isinstance(line, str):
         raise ValueError(f"command must be a str, got {type(line).__name__}")
     if not line[:2].upper() == "AT":
@@ -292,4 +348,18 @@ def raw(line: str) -> Command:
     bad = re.search(r"[\x00-\x1f\x7f]", line)
     if bad:
         raise ValueError(f"command contains control character {bad.group()!r}")
-    return _command(line)
+    m = _RAW_NAME.match(line)
+    if m is None:  # ATI, AT&V...: text lines answer; AT, ATE0 answer with a final code only
+        bare = line.upper() in ("AT", "ATE0", "ATE1")
+        return Command(
+            line.encode("utf-8") + b"\r", redact(line), text=not bare, secrets=secrets_in(line)
+        )
+    name, form = m.group(1).upper(), m.group(2)
+    return Command(
+        line.encode("utf-8") + b"\r",
+        redact(line),
+        info=name,
+        text=name not in _RESULT_LINES_ONLY or (name == "MQTTCFG" and form == "?"),
+        network=name in NETWORK_COMMANDS and form == "=",
+        secrets=secrets_in(line),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .topics import topic_matches
 
@@ -58,25 +59,21 @@ class Echo:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class MqttRecv:
-    """A `+MQTTRECV` URC: a message a subscription brought in.
+class Message(NamedTuple):
+    """A message a subscription brought in (a `+MQTTRECV` with its payload).
 
     `topic` is the topic as the broker sent it: UTF-8, with any byte that is not valid
-    UTF-8 kept as a surrogate escape, so `topic_bytes` gives the exact bytes back.
-    `declared_length` is the length field (None when the module sends none);
-    `length_mismatch` is set when the payload on the wire disagreed with it;
-    `payload_included` is False when the module announced a message without its payload
-    (`msg_rcv_mode` 1).
+    UTF-8 kept as a surrogate escape, so that `topic_bytes` gives the exact bytes back.
+    `length_mismatch` says the payload on the wire disagreed with its declared length
+    (it is delivered whole, as protocol-decisions.md explains). A tuple, because one is
+    built for every message the module delivers.
     """
 
     client_index: int
     packet_id: int
     topic: str
     payload: bytes
-    declared_length: int | None = None
     length_mismatch: bool = False
-    payload_included: bool = True
 
     @property
     def topic_bytes(self) -> bytes:
@@ -89,6 +86,17 @@ class MqttRecv:
 
 
 @dataclass(frozen=True, slots=True)
+class RecvNotice:
+    """`+MQTTRECV: <idx>,<id>,<topic>,<length>` without its payload (`msg_rcv_mode` 1): the
+    module announces a message it keeps."""
+
+    client_index: int
+    packet_id: int
+    topic: str
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
 class Garbage:
     """Bytes that form no valid line (binary noise, an overlong line, a malformed URC)."""
 
@@ -96,4 +104,4 @@ class Garbage:
     reason: str
 
 
-Event = Final | ResultLine | TextLine | Prompt | Echo | MqttRecv | Garbage
+Event = Final | ResultLine | TextLine | Prompt | Echo | Message | RecvNotice | Garbage

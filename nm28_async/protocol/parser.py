@@ -15,8 +15,9 @@ from .events import (
     Final,
     FinalKind,
     Garbage,
-    MqttRecv,
+    Message,
     Prompt,
+    RecvNotice,
     ResultLine,
     TextLine,
 )
@@ -244,7 +245,7 @@ class Parser:
             return -1  # a quoted payload, or a space that may be payload: `_recv` decides
         topic = self._topic(quoted if quoted is not None else bare)
         payload = bytes(buf[start + sep : end])
-        events.append(MqttRecv(index, int(packet_text), topic, payload, declared))
+        events.append(Message(index, int(packet_text), topic, payload))
         return end
 
     def _recv(self, buf: bytearray, pos: int, events: list[Event]) -> int:
@@ -283,9 +284,7 @@ class Parser:
                     payload_start, payload_end, end = found
                     topic = self._topic(frame.topic_before(candidate))
                     payload = bytes(buf[payload_start:payload_end])
-                    events.append(
-                        MqttRecv(index, packet_id, topic, payload, int(candidate.group(1)))
-                    )
+                    events.append(Message(index, packet_id, topic, payload))
                     return end
         return self._recv_fallback(frame, mode, events)
 
@@ -307,27 +306,15 @@ class Parser:
         if mode is not False:
             length = _LENGTH_AFTER_TOPIC.match(buf, after, line_end)
             if length is not None:
-                payload_start = frame.skip_separator(length.end())
-                events.append(
-                    MqttRecv(
-                        index,
-                        packet_id,
-                        self._topic(topic_raw),
-                        bytes(buf[payload_start:line_end]),
-                        int(length.group(1)),
-                        length_mismatch=True,
-                    )
-                )
+                payload = bytes(buf[frame.skip_separator(length.end()) : line_end])
+                events.append(Message(index, packet_id, self._topic(topic_raw), payload, True))
                 return line_end
             trailing = _TRAILING_LENGTH.fullmatch(buf, frame.topic_start, line_end)
             if trailing is not None:
                 raw = bytes(trailing.group(1))
                 quoted = frame.quoted and len(raw) > 1 and raw.endswith(b'"')
                 topic = self._topic(raw[1:-1] if quoted else raw)
-                declared = int(trailing.group(2))
-                events.append(
-                    MqttRecv(index, packet_id, topic, b"", declared, payload_included=False)
-                )
+                events.append(RecvNotice(index, packet_id, topic, int(trailing.group(2))))
                 return line_end
             if mode:
                 events.append(
@@ -335,7 +322,7 @@ class Parser:
                 )
                 return line_end
         payload = bytes(buf[frame.skip_separator(after) : line_end])
-        events.append(MqttRecv(index, packet_id, self._topic(topic_raw), payload))
+        events.append(Message(index, packet_id, self._topic(topic_raw), payload))
         return line_end
 
 

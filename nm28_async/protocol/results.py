@@ -1,55 +1,173 @@
-"""What result lines mean: which command they complete, whether they are final, the codes."""
+"""Result lines as typed answers, and the `AT+MQTTCFG?` block as configurations.
+
+A command's result line (`+MQTTSUB: 0,1,0,1`) becomes an answer with named fields, keyed by
+command name, client index and (SUB, UNS, PUBEX) message id. The field count tells a result
+from a query answer of the same name (`+MQTTOPEN: 0,0` against `+MQTTOPEN: 0,"host",1883`).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .codes import PacketResult
 from .commands import ResultKey
 from .events import ResultLine, TextLine
 
-# Result lines that complete a command: name -> (field count range, keyed by msg id).
-# Query answers of the same name have another field count (+MQTTOPEN: idx,"host",port).
-_RESULT_SHAPES: dict[str, tuple[range, bool]] = {
-    "MQTTOPEN": (range(2, 3), False),
-    "MQTTCLOSE": (range(2, 3), False),
-    "MQTTCONN": (range(3, 4), False),
-    "MQTTDISC": (range(2, 3), False),
-    "MQTTSUB": (range(3, 5), True),
-    "MQTTUNS": (range(3, 5), True),
-    "MQTTPUBEX": (range(2, 6), True),
-    "CTWINGPOSTVER": (range(1, 2), False),
+
+@dataclass(frozen=True, slots=True)
+class OpenAnswer:
+    """`+MQTTOPEN: <idx>,<result>` (`codes.OpenResult`)."""
+
+    client_index: int
+    result: int
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("MQTTOPEN", self.client_index)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseAnswer:
+    """`+MQTTCLOSE: <idx>,<result>` (`codes.CloseResult`)."""
+
+    client_index: int
+    result: int
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("MQTTCLOSE", self.client_index)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectAnswer:
+    """`+MQTTCONN: <idx>,<result>,<ret_code>`: how CONNECT fared, and the CONNACK code.
+
+    Result 1 is a retransmission notice, and then `ret_code` counts the retries."""
+
+    client_index: int
+    result: int
+    ret_code: int
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("MQTTCONN", self.client_index)
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectAnswer:
+    """`+MQTTDISC: <idx>,<result>` (`codes.CloseResult`)."""
+
+    client_index: int
+    result: int
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("MQTTDISC", self.client_index)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeAnswer:
+    """`+MQTTSUB: <idx>,<msgID>,<result>[,<value>]`: value is the granted QoS (result 0)
+    or the retry count (result 1)."""
+
+    client_index: int
+    msg_id: int
+    result: int
+    value: int | None
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("MQTTSUB", self.client_index, self.msg_id)
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeAnswer:
+    """`+MQTTUNS: <idx>,<msgID>,<result>[,<value>]`."""
+
+    client_index: int
+    msg_id: int
+    result: int
+    value: int | None
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("MQTTUNS", self.client_index, self.msg_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishAnswer:
+    """`+MQTTPUBEX: <idx>,<msgID>[,<result0>][,<result1>][,<value>]`: one result per message
+    published (two for OneNet type 2), `codes.PublishResult`."""
+
+    client_index: int
+    msg_id: int
+    results: tuple[int, ...]
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("MQTTPUBEX", self.client_index, self.msg_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CtwingVersionAnswer:
+    """`+CTWINGPOSTVER: <result>` (`codes.PublishResult`); it names no client index."""
+
+    result: int
+
+    @property
+    def key(self) -> ResultKey:
+        return ResultKey("CTWINGPOSTVER")
+
+
+Answer = (
+    OpenAnswer
+    | CloseAnswer
+    | ConnectAnswer
+    | DisconnectAnswer
+    | SubscribeAnswer
+    | UnsubscribeAnswer
+    | PublishAnswer
+    | CtwingVersionAnswer
+)
+
+
+def _optional(fields: tuple[int, ...], at: int) -> int | None:
+    return fields[at] if len(fields) > at else None
+
+
+# name -> (field counts of a result, not of a query answer; how to build the answer)
+_SHAPES: dict[str, tuple[range, Callable[[tuple[int, ...]], Answer]]] = {
+    "MQTTOPEN": (range(2, 3), lambda f: OpenAnswer(f[0], f[1])),
+    "MQTTCLOSE": (range(2, 3), lambda f: CloseAnswer(f[0], f[1])),
+    "MQTTCONN": (range(3, 4), lambda f: ConnectAnswer(f[0], f[1], f[2])),
+    "MQTTDISC": (range(2, 3), lambda f: DisconnectAnswer(f[0], f[1])),
+    "MQTTSUB": (range(3, 5), lambda f: SubscribeAnswer(f[0], f[1], f[2], _optional(f, 3))),
+    "MQTTUNS": (range(3, 5), lambda f: UnsubscribeAnswer(f[0], f[1], f[2], _optional(f, 3))),
+    "MQTTPUBEX": (range(2, 6), lambda f: PublishAnswer(f[0], f[1], f[2:4])),
+    "CTWINGPOSTVER": (range(1, 2), lambda f: CtwingVersionAnswer(f[0])),
 }
+_INTEGER = re.compile(r"-?\d{1,9}")
 
 
-def result_key(line: ResultLine) -> ResultKey | None:
-    """The key of the command this line would complete, or None if it cannot complete one."""
-    shape = _RESULT_SHAPES.get(line.name)
+def parse_answer(line: ResultLine) -> Answer | None:
+    """The typed answer this line is, or None if it completes no command (a query answer,
+    a test command's ranges, an unknown URC, a number too long to be one)."""
+    shape = _SHAPES.get(line.name)
     if shape is None or len(line.fields) not in shape[0]:
         return None
-    if line.name == "CTWINGPOSTVER":
-        return ResultKey(line.name)
-    try:
-        numbers = [int(f) for f in line.fields]
-    except ValueError:
+    if not all(_INTEGER.fullmatch(f) for f in line.fields):
         return None
-    return ResultKey(line.name, numbers[0], numbers[1] if shape[1] else None)
+    return shape[1](tuple(int(f) for f in line.fields))
 
 
-def int_fields(line: ResultLine) -> tuple[int, ...]:
-    """All fields as ints (result lines carry only numbers)."""
-    return tuple(int(f) for f in line.fields)
-
-
-def is_progress(line: ResultLine) -> bool:
-    """A retransmission notice (result 1 of CONN/SUB/UNS) is progress, not the end."""
-    fields = int_fields(line)
-    if line.name == "MQTTCONN":
-        return len(fields) >= 2 and fields[1] == PacketResult.RETRANSMITTING
-    if line.name in ("MQTTSUB", "MQTTUNS"):
-        return fields[2] == PacketResult.RETRANSMITTING
+def is_progress(answer: Answer) -> bool:
+    """A retransmission notice (result 1 of CONN, SUB, UNS, PUBEX) is progress, not the end."""
+    if isinstance(answer, ConnectAnswer | SubscribeAnswer | UnsubscribeAnswer):
+        return answer.result == PacketResult.RETRANSMITTING
+    if isinstance(answer, PublishAnswer):
+        return answer.results[:1] == (PacketResult.RETRANSMITTING,)
     return False
 
 

@@ -80,6 +80,6 @@ async def test_flooded_client_does_not_slow_the_others(broker: BrokerInfo) -> No
             )
             assert flooded.queued_messages == QUEUE
             assert flooded.dropped_messages == FLOOD - QUEUE
-            assert modem.garbage_count == 0
+            assert modem.statistics.garbage == 0
             first = await anext(flooded.messages())
             assert first.payload == b"%016d" % (FLOOD - QUEUE)

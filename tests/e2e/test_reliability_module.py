@@ -150,6 +150,6 @@ async def test_noise_and_unknown_urcs_change_nothing(broker: BrokerInfo) -> None
             )
             watcher.cancel()
             assert any(getattr(u, "name", "") == "CEREG" for u in seen)  # the sim's own noise
-            assert modem.garbage_count >= 5
+            assert modem.statistics.garbage >= 5
             assert [sender.reconnects, receiver.reconnects] == [0, 0]
             assert modem.reboots == 0

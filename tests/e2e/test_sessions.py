@@ -121,7 +121,7 @@ async def test_unexpected_final_code_triggers_a_check(
             await session.wait_connected(5)
             # a stray final while the link is fine: checked, and nothing happens
             sim.inject(b"\r\nOK\r\n")
-            await wait_until(lambda: modem.unexpected_finals == 1, 2, "stray OK seen")
+            await wait_until(lambda: modem.statistics.unexpected_finals == 1, 2, "stray OK seen")
             await asyncio.sleep(0.3)
             assert session.state is LinkState.CONNECTED
             assert session.reconnects == 0
@@ -129,7 +129,7 @@ async def test_unexpected_final_code_triggers_a_check(
             sim.inject(b"\r\nERROR\r\n")
             took = await wait_reconnected(session, 1, timeout=3)
             assert took < 2.0
-            assert modem.unexpected_finals == 2
+            assert modem.statistics.unexpected_finals == 2
         changes = await history(session)
     assert "poll" in changes[2].reason
 

@@ -241,7 +241,7 @@ async def test_2048_byte_payload_each_way(spaced: bool) -> None:
             (77, "down/big", payload),
             (78, "down/big2", payload[::-1]),
         ]
-        assert modem.garbage_count == 0
+        assert modem.statistics.garbage == 0
 
 
 # --- queue overflow ----------------------------------------------------------------------------
@@ -381,7 +381,7 @@ async def test_echo_on_is_tolerated_when_ate0_fails() -> None:
         assert await client.publish("t", b"AT+CSQ\r\nOK") == 2
         assert await modem.command("AT") == []
         assert mod.payloads[-1][1] == b"AT+CSQ\r\nOK"
-        assert modem.garbage_count == 0
+        assert modem.statistics.garbage == 0
         assert b"AT+CSQ\r" in b"".join(chunk for _, chunk in mod.sent)  # it did echo
 
 
@@ -511,7 +511,7 @@ async def test_garbage_on_the_line_does_not_disturb_commands() -> None:
         await asyncio.wait_for(client.open("h", 1883), 2.0)
         await mod.send(b"\xc3\x28\r\n", recv_urc(0, 5, "t", b"still in sync"))
         assert [m.payload for m in await collect(client.messages(), 1)] == [b"still in sync"]
-        assert modem.garbage_count >= 4
+        assert modem.statistics.garbage >= 4
 
 
 @pytest.mark.asyncio

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support.chunking import OK, assert_chunking_invariant, feed_chunks, split_at
 
-from nm28_async.protocol.events import Event, Garbage, MqttRecv, ResultLine, TextLine
+from nm28_async.protocol.events import Event, Garbage, Message, ResultLine, TextLine
 from nm28_async.protocol.parser import MAX_RECV_PAYLOAD, Parser, classify_line
-from nm28_async.protocol.results import result_key
+from nm28_async.protocol.results import parse_answer
 
 FORGED = b"x\r\nRDY\r\n+MQTTRECV: 0,9,bank/cmd,6,forged\r\ny"
 """The payload of the field report: a reboot banner and a forged message inside."""
@@ -30,7 +30,7 @@ def frame(index: int, packet_id: int, topic: bytes, payload: bytes) -> bytes:
 def test_topic_with_a_comma() -> None:
     """`dev/a,b` is one topic: the split is where the declared length ends at a line end."""
     events = assert_chunking_invariant(b"+MQTTRECV: 0,1,dev/a,b,5,hello\r\nOK\r\n")
-    assert events == [MqttRecv(0, 1, "dev/a,b", b"hello", 5), OK]
+    assert events == [Message(0, 1, "dev/a,b", b"hello"), OK]
 
 
 def test_field_report_is_one_message() -> None:
@@ -38,7 +38,7 @@ def test_field_report_is_one_message() -> None:
     message; the banner and the forged frame inside it are payload."""
     data = frame(0, 1, b"dev/a,b", FORGED) + b"\r\nOK\r\n"
     assert assert_chunking_invariant(data) == [
-        MqttRecv(0, 1, "dev/a,b", FORGED, len(FORGED)),
+        Message(0, 1, "dev/a,b", FORGED),
         OK,
     ]
 
@@ -51,13 +51,13 @@ def test_topics_with_commas_and_quotes(topic: bytes) -> None:
     """Unquoted topics holding commas and quotes come out whole."""
     payload = b"OK\r\nERROR\r\n"
     events = assert_chunking_invariant(frame(2, 7, topic, payload) + b"\r\nOK\r\n")
-    assert events == [MqttRecv(2, 7, topic.decode(), payload, len(payload)), OK]
+    assert events == [Message(2, 7, topic.decode(), payload), OK]
 
 
 def test_quoted_topic_holding_quotes_and_commas() -> None:
     """A quoted topic ends at the quote its length field follows."""
     data = b'+MQTTRECV: 0,3,"a"b,c",5,hello\r\n'
-    assert assert_chunking_invariant(data) == [MqttRecv(0, 3, 'a"b,c', b"hello", 5)]
+    assert assert_chunking_invariant(data) == [Message(0, 3, 'a"b,c', b"hello")]
 
 
 def test_gbk_topic_is_delivered_with_its_bytes() -> None:
@@ -68,7 +68,7 @@ def test_gbk_topic_is_delivered_with_its_bytes() -> None:
     events = assert_chunking_invariant(frame(1, 4, topic, payload) + b"\r\nOK\r\n")
     assert len(events) == 2
     message = events[0]
-    assert isinstance(message, MqttRecv)
+    assert isinstance(message, Message)
     assert message.topic_bytes == topic
     assert message.payload == payload
     assert events[1] == OK
@@ -77,24 +77,24 @@ def test_gbk_topic_is_delivered_with_its_bytes() -> None:
 def test_quoted_topic_and_payload() -> None:
     """Firmware that quotes both: the length counts the payload without its quotes."""
     data = b'+MQTTRECV: 0,3,"a/b",5,"hello"\r\nOK\r\n'
-    assert assert_chunking_invariant(data) == [MqttRecv(0, 3, "a/b", b"hello", 5), OK]
+    assert assert_chunking_invariant(data) == [Message(0, 3, "a/b", b"hello"), OK]
 
 
 def test_quoted_payload_holding_line_breaks() -> None:
     data = b'+MQTTRECV: 0,3,"a/b",6,"\r\nOK\r\n"\r\n'
-    assert assert_chunking_invariant(data) == [MqttRecv(0, 3, "a/b", b"\r\nOK\r\n", 6)]
+    assert assert_chunking_invariant(data) == [Message(0, 3, "a/b", b"\r\nOK\r\n")]
 
 
 def test_length_that_counts_the_quotes() -> None:
     """A length that counts the quotes too: the quotes are payload."""
     data = b'+MQTTRECV: 0,3,t,7,"hello"\r\n'
-    assert assert_chunking_invariant(data) == [MqttRecv(0, 3, "t", b'"hello"', 7)]
+    assert assert_chunking_invariant(data) == [Message(0, 3, "t", b'"hello"')]
 
 
 def test_payload_commas_and_numbers_do_not_move_the_split() -> None:
     """`[1,2,3]` also reads as topic `t,7,[1`, length 2; the leftmost split wins."""
     data = b"+MQTTRECV: 0,1,t,7,[1,2,3]\r\n"
-    assert assert_chunking_invariant(data) == [MqttRecv(0, 1, "t", b"[1,2,3]", 7)]
+    assert assert_chunking_invariant(data) == [Message(0, 1, "t", b"[1,2,3]")]
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_numbers_of_thousands_of_digits_never_raise(line: bytes) -> None:
     assert events[-1] == OK
     for event in events:
         if isinstance(event, ResultLine):
-            assert result_key(event) is None
+            assert parse_answer(event) is None
 
 
 # --- a declared length longer than what was sent (issue: phantom length) -----------------
@@ -126,7 +126,7 @@ def test_phantom_length_is_decided_when_the_stream_goes_quiet() -> None:
     parser = Parser()
     assert parser.feed(b"+MQTTRECV: 0,1,t,200,short\r\nOK\r\n") == []
     assert parser.awaiting_frame
-    assert parser.end_frame() == [MqttRecv(0, 1, "t", b"short", 200, length_mismatch=True), OK]
+    assert parser.end_frame() == [Message(0, 1, "t", b"short", True), OK]
     assert not parser.awaiting_frame
     assert parser.feed(b"\r\nOK\r\n") == [OK]
 
@@ -140,7 +140,7 @@ def test_phantom_length_filled_by_later_output_costs_one_message() -> None:
     assert data[data.index(b"short") + declared] not in b"\r\n"
     csq = ResultLine("CSQ", ("24", "99"), "+CSQ: 24,99")
     assert assert_chunking_invariant(data) == [
-        MqttRecv(0, 1, "t", b"short", declared, length_mismatch=True),
+        Message(0, 1, "t", b"short", True),
         *[csq, OK] * 12,
     ]
 
@@ -156,7 +156,7 @@ def test_pending_frame_is_reported_until_decided() -> None:
     parser = Parser()
     parser.feed(b"+MQTTRECV: 0,1,t,10,ab")
     assert parser.awaiting_frame
-    assert parser.feed(b"cdefghij\r\n") == [MqttRecv(0, 1, "t", b"abcdefghij", 10)]
+    assert parser.feed(b"cdefghij\r\n") == [Message(0, 1, "t", b"abcdefghij")]
     assert not parser.awaiting_frame
 
 
@@ -205,13 +205,7 @@ def module_output(draw: st.DrawFn) -> tuple[bytes, list[Event]]:
             index, packet_id = draw(st.integers(0, 5)), draw(st.integers(0, 65535))
             stream += frame(index, packet_id, topic, payload)
             meant.append(
-                MqttRecv(
-                    index,
-                    packet_id,
-                    topic.decode("utf-8", "surrogateescape"),
-                    payload,
-                    len(payload),
-                )
+                Message(index, packet_id, topic.decode("utf-8", "surrogateescape"), payload)
             )
         else:
             line = draw(MODULE_LINES)
@@ -240,7 +234,7 @@ def test_property_publisher_bytes_never_become_module_output(data: st.DataObject
 def test_property_topic_str_round_trips_to_its_bytes(topic: bytes, payload: bytes) -> None:
     assume(not AMBIGUOUS_TOPIC.search(topic))
     (event,) = feed_chunks([frame(0, 1, topic, payload)])
-    assert isinstance(event, MqttRecv)
+    assert isinstance(event, Message)
     assert event.topic_bytes == topic
     assert event.payload == payload
 
@@ -250,6 +244,6 @@ def test_declared_length_above_the_trusted_bound_stays_on_its_line() -> None:
     declared = MAX_RECV_PAYLOAD + 1
     data = b"+MQTTRECV: 0,1,t,%d,abc\r\nOK\r\n" % declared
     assert assert_chunking_invariant(data) == [
-        MqttRecv(0, 1, "t", b"abc", declared, length_mismatch=True),
+        Message(0, 1, "t", b"abc", True),
         OK,
     ]

@@ -10,7 +10,7 @@ from nm28_async.protocol import results as r
 from nm28_async.protocol.commands import ResultKey
 from nm28_async.protocol.events import Final, ResultLine, TextLine
 from nm28_async.protocol.parser import Parser
-from nm28_async.protocol.results import ClientConfig, parse_config_block, result_key
+from nm28_async.protocol.results import ClientConfig, parse_answer, parse_config_block
 
 
 def line(text: str) -> ResultLine:
@@ -50,7 +50,8 @@ def line(text: str) -> ResultLine:
 )
 def test_result_key(text: str, key: ResultKey | None) -> None:
     """A result line is keyed by name, client index and (SUB/UNS/PUBEX) message id."""
-    assert result_key(line(text)) == key
+    answer = parse_answer(line(text))
+    assert (None if answer is None else answer.key) == key
 
 
 def test_result_keys_match_command_keys() -> None:
@@ -65,10 +66,14 @@ def test_result_keys_match_command_keys() -> None:
         (c.unsubscribe(0, 2, "data_report"), "+MQTTUNS:0,2,0"),
         (c.ctwing_post_version(0), "+CTWINGPOSTVER:0"),
     ]
-    for command, answer in pairs:
+    for command, text in pairs:
         assert command.result is not None
-        assert result_key(line(answer)) == command.result
-    assert result_key(line("+MQTTSUB:0,2,0,1")) != c.subscribe(0, 1, "t", 1).result
+        answer = parse_answer(line(text))
+        assert answer is not None
+        assert answer.key == command.result
+    other = parse_answer(line("+MQTTSUB:0,2,0,1"))
+    assert other is not None
+    assert other.key != c.subscribe(0, 1, "t", 1).result
 
 
 @pytest.mark.parametrize(
@@ -84,17 +89,35 @@ def test_result_keys_match_command_keys() -> None:
         ("+MQTTUNS:0,1,0", False),
         ("+MQTTOPEN:0,1", False),  # 1 is "bad parameter" here, a final answer
         ("+MQTTPUBEX:0,1,0", False),
+        ("+MQTTPUBEX:0,1,1,2", True),
         ("+MQTTDISC:0,1", False),
     ],
 )
 def test_is_progress(text: str, progress: bool) -> None:
-    """Only result 1 of CONN/SUB/UNS means "retransmitting, wait on"."""
-    assert r.is_progress(line(text)) is progress
+    """Only result 1 of CONN/SUB/UNS/PUBEX means "retransmitting, wait on"."""
+    answer = parse_answer(line(text))
+    assert answer is not None
+    assert r.is_progress(answer) is progress
 
 
-def test_int_fields() -> None:
-    """Result fields as ints, negatives included."""
-    assert r.int_fields(line("+MQTTPUBEX: 0, 1, -1, 0")) == (0, 1, -1, 0)
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("+MQTTOPEN:0,4", r.OpenAnswer(0, 4)),
+        ("+MQTTCLOSE: 2, -1", r.CloseAnswer(2, -1)),
+        ("+MQTTCONN:1,0,4", r.ConnectAnswer(1, 0, 4)),
+        ("+MQTTDISC:0,0", r.DisconnectAnswer(0, 0)),
+        ("+MQTTSUB:0,7,0,1", r.SubscribeAnswer(0, 7, 0, 1)),
+        ("+MQTTSUB:0,7,2", r.SubscribeAnswer(0, 7, 2, None)),
+        ("+MQTTUNS:3,9,0", r.UnsubscribeAnswer(3, 9, 0, None)),
+        ("+MQTTPUBEX: 0, 1, -1, 0", r.PublishAnswer(0, 1, (-1, 0))),
+        ("+MQTTPUBEX:0,1", r.PublishAnswer(0, 1, ())),
+        ("AT+CTWINGPOSTVER:-1", r.CtwingVersionAnswer(-1)),
+    ],
+)
+def test_typed_answers(text: str, answer: r.Answer) -> None:
+    """Result lines become answers with named fields, negatives included."""
+    assert parse_answer(line(text)) == answer
 
 
 def test_meanings() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nm28_async.protocol.events import MqttRecv
+from nm28_async.protocol.events import Message
 from nm28_async.protocol.topics import topic_matches
 
 CASES: list[tuple[str, str, bool]] = [
@@ -50,7 +50,7 @@ def test_topic_matches(topic_filter: str, topic: str, expected: bool) -> None:
 
 def test_a_message_matches_filters_like_its_topic() -> None:
     """`message.matches(filter)` is `topic_matches(filter, message.topic)`."""
-    message = MqttRecv(0, 1, "devices/3/commands", b"{}")
+    message = Message(0, 1, "devices/3/commands", b"{}")
     assert message.matches("devices/+/commands")
     assert message.matches("devices/#")
     assert not message.matches("devices/+/telemetry")
