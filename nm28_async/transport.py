@@ -15,9 +15,13 @@ import serial_asyncio
 from .errors import PortLostError
 
 READ_SIZE = 65536
-"""Bytes read per readiness callback. pyserial-asyncio 0.6 reads 1 KiB, which halves the
-ingest rate of a USB-attached module (benchmarks/); a larger read costs nothing when less
-is waiting."""
+"""Bytes asked for per read. pyserial-asyncio 0.6 reads 1 KiB, which halves the ingest rate
+of a USB-attached module (benchmarks/); a larger read costs nothing when less is waiting."""
+
+READ_LIMIT = 256 * 1024
+"""Most bytes one readiness callback takes: a pty hands over about 4 KiB per read, so the
+callback reads until the kernel has nothing left (or this much, to stay fair to the rest of
+the loop) and the engine, and the consumers it wakes, see one batch."""
 
 
 class _PortProtocol(asyncio.Protocol):
@@ -26,6 +30,8 @@ class _PortProtocol(asyncio.Protocol):
     ) -> None:
         self._on_data = on_data
         self._on_lost = on_lost
+        self.error: Exception | None = None
+        """Why a direct read ended the port (the transport reports only that it closed)."""
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes) -> None:
@@ -34,7 +40,40 @@ class _PortProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
             self.closed.set_result(None)
-        self._on_lost(exc)
+        self._on_lost(exc or self.error)
+
+
+def _read_directly(transport: asyncio.Transport, fd: int, protocol: _PortProtocol) -> None:
+    """Replace pyserial-asyncio's read callback (a select(), a read and another select() per
+    call, through pyserial's Python loop) by plain reads of the descriptor until it is empty."""
+
+    def read_ready() -> None:
+        chunks: list[bytes] = []
+        total = 0
+        error: Exception | None = None
+        while total < READ_LIMIT:
+            try:
+                data = os.read(fd, READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                error = exc
+                break
+            if not data:
+                # A tty polled with VMIN 0 reads nothing once drained; nothing at all when
+                # the loop said it was readable is a device gone (as pyserial judges it).
+                if not chunks:
+                    error = ConnectionResetError("the device is readable but returns no data")
+                break
+            chunks.append(data)
+            total += len(data)
+        if chunks:
+            protocol.data_received(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if error is not None:
+            protocol.error = error
+            transport.abort()
+
+    transport._read_ready = read_ready  # type: ignore[attr-defined]
 
 
 class Port:
@@ -45,10 +84,12 @@ class Port:
     non-blocking, so a write the kernel cannot take whole falls back to the transport.
     """
 
-    def __init__(self, transport: asyncio.Transport, protocol: _PortProtocol) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, protocol: _PortProtocol, fd: int | None
+    ) -> None:
         self._transport = transport
         self._protocol = protocol
-        self._fd: int | None = getattr(transport.get_extra_info("serial"), "fd", None)
+        self._fd = fd
 
     def write(self, data: bytes) -> None:
         """Write now or queue; raises OSError when the port is gone."""
@@ -88,6 +129,20 @@ async def open_port(
         )
     except (OSError, ValueError) as exc:
         raise PortLostError(f"cannot open {url}: {exc}") from exc
-    if hasattr(transport, "_max_read_size"):
+    fd = _descriptor(transport)
+    if fd is not None:
+        _read_directly(transport, fd, protocol)
+    elif hasattr(transport, "_max_read_size"):
         transport._max_read_size = READ_SIZE
-    return Port(transport, protocol)
+    return Port(transport, protocol, fd)
+
+
+def _descriptor(transport: asyncio.Transport) -> int | None:
+    """The port's file descriptor, where the event loop watches one (not on Windows)."""
+    serial = transport.get_extra_info("serial")
+    if os.name == "nt" or not hasattr(serial, "fileno"):
+        return None
+    try:
+        return int(serial.fileno())
+    except (OSError, ValueError):
+        return None

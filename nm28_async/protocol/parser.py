@@ -47,8 +47,8 @@ _QUOTED_LENGTH = re.compile(rb'(?=" *, *(\d{1,9}) *(,))')
 _TRAILING_LENGTH = re.compile(rb"(.*), *(\d{1,9}) *", re.DOTALL)
 # The common case in one match: header, a topic without commas or quotes, and the length.
 _RECV_FAST = re.compile(
-    rb'\+MQTTRECV: *(\d{1,5}) *,( *)(\d{1,5}) *,( ?)(?:"([^"\r\n]*)" *|([^,"\r\n]*)), *'
-    rb"(\d{1,9}) *,"
+    rb'[\r\n ]*\+MQTTRECV: *(\d{1,5}) *,( *)(\d{1,5}) *,( ?)(?:"([^"\r\n]*)" *|([^,"\r\n]*)),'
+    rb" *(\d{1,9}) *,"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESULT = re.compile(r"(?:AT)?\+([A-Za-z0-9_]+): *(.*)", re.DOTALL | re.IGNORECASE)
@@ -59,6 +59,7 @@ _PROMPT = Prompt()
 _OK = Final(FinalKind.OK)
 _ERROR = Final(FinalKind.ERROR)
 _CR, _LF, _GT, _SP, _QUOTE = 13, 10, 0x3E, 0x20, 0x22
+_CR_LF = (_CR, _LF)
 _NEED_DATA = -1
 
 
@@ -115,7 +116,7 @@ class Parser:
     """Feed it bytes as they arrive; it returns the events completed so far."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
         self._discarding = False
         self._deciding_now = False
         self._awaiting_frame = False
@@ -153,67 +154,90 @@ class Parser:
             self._deciding_now = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
-        buf = self._buffer
-        buf += data
+        # An immutable buffer: a payload is one slice (one copy), and only the tail a chunk
+        # leaves unfinished is kept for the next one.
+        buf = self._buffer + data if self._buffer else bytes(data)
         events: list[Event] = []
         self._awaiting_frame = False
-        if self._discarding and not self._skip_overlong(buf):
-            return events
         pos = 0
+        if self._discarding:
+            e = _LINE_END.search(buf)
+            if e is None:
+                self._buffer = b""
+                return events
+            pos = e.start()
+            self._discarding = False
+        pos = self._scan(buf, pos, events)
+        self._buffer = buf[pos:]
+        return events
+
+    def _scan(self, buf: bytes, pos: int, events: list[Event]) -> int:
+        """Parse from `pos`; return where the unfinished tail starts."""
         size = len(buf)
+        append = events.append
+        fast = _RECV_FAST.match
+        topics = self._topics
+        lengths = self._length_field
+        new = tuple.__new__
         while pos < size:
+            m = fast(buf, pos)
+            if m is not None:
+                # The common frame, inline: a topic without commas, a payload that ends
+                # where its length says. Anything else goes the general way, which reaches
+                # the same verdict on everything taken here.
+                index_t, space1, packet_t, space2, quoted, bare, declared_t = m.groups()
+                start = m.end()
+                spaced = bool(space1 or space2) and start < size and buf[start] == _SP
+                start += spaced
+                end = start + int(declared_t)
+                if (
+                    end < size
+                    and buf[end] in _CR_LF
+                    and end - start <= MAX_RECV_PAYLOAD
+                    and (end == start or buf[start] != _QUOTE)
+                    and not (spaced and buf[end - 1] in _CR_LF)
+                    and end - m.start() <= MAX_RECV_LINE
+                    and (not lengths or lengths.get(int(index_t)) is not False)
+                ):
+                    raw = bare if quoted is None else quoted
+                    topic = topics.get(raw) or self._topic(raw)
+                    fields = (int(index_t), int(packet_t), topic, buf[start:end], False)
+                    append(new(Message, fields))
+                    pos = end
+                    continue
             m = _NOT_LINE_END.search(buf, pos)
             if m is None:
-                pos = size
-                break
+                return size
             pos = m.start()
             first = buf[pos]
             if first == _GT:
-                events.append(_PROMPT)
+                append(_PROMPT)
                 pos += 1
                 continue
-            if first == 0x2B:
-                fast = _RECV_FAST.match(buf, pos)
-                if fast is not None:
-                    end = self._recv_fast(buf, pos, size, fast, events)
-                    if end >= 0:
-                        pos = end
-                        continue
-                if buf.startswith(b"+MQTTRECV", pos):
-                    end = self._recv(buf, pos, events)
-                    if end < 0:
-                        self._awaiting_frame = True
-                        break
-                    pos = end
-                    continue
+            if first == 0x2B and buf.startswith(b"+MQTTRECV", pos):
+                end = self._recv(buf, pos, events)
+                if end < 0:
+                    self._awaiting_frame = True
+                    return pos
+                pos = end
+                continue
             e = _LINE_END.search(buf, pos)
             if e is None:
                 if size - pos > MAX_LINE:
-                    events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
-                    pos = size
+                    append(Garbage(buf[pos : pos + 64], "overlong line dropped"))
                     self._discarding = True
-                break
+                    return size
+                return pos
             if e.start() - pos > MAX_LINE:
                 # The same verdict a chunked feed reaches before the line end arrives.
-                events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
+                append(Garbage(buf[pos : pos + 64], "overlong line dropped"))
                 pos = e.start()
                 continue
-            event = classify_line(bytes(buf[pos : e.start()]))
+            event = classify_line(buf[pos : e.start()])
             if event is not None:
-                events.append(event)
+                append(event)
             pos = e.start()
-        del buf[:pos]
-        return events
-
-    def _skip_overlong(self, buf: bytearray) -> bool:
-        """Drop the rest of an overlong line; True once its line end has been reached."""
-        e = _LINE_END.search(buf)
-        if e is None:
-            buf.clear()
-            return False
-        del buf[: e.start()]
-        self._discarding = False
-        return True
+        return pos
 
     def _topic(self, raw: bytes) -> str:
         """The topic as str: UTF-8, with any other byte kept as a surrogate escape, so that
@@ -225,30 +249,7 @@ class Parser:
                 self._topics[raw] = topic
         return topic
 
-    def _recv_fast(
-        self, buf: bytearray, pos: int, size: int, m: re.Match[bytes], events: list[Event]
-    ) -> int:
-        """The common +MQTTRECV: a topic without commas and a payload that ends where its
-        declared length says. Returns where it ends, or -1 to leave the line to `_recv`,
-        which reaches the same verdict on everything this path takes."""
-        index_text, space1, packet_text, space2, quoted, bare, declared_text = m.groups()
-        index = int(index_text)
-        declared = int(declared_text)
-        if declared > MAX_RECV_PAYLOAD or self._length_field.get(index) is False:
-            return -1
-        start = m.end()
-        sep = 1 if (space1 or space2) and buf[start : start + 1] == b" " else 0
-        end = start + sep + declared
-        if end >= size or end - pos > MAX_RECV_LINE or buf[end] not in (_CR, _LF):
-            return -1
-        if buf[start + sep] == _QUOTE or (sep and buf[end - 1] in (_CR, _LF)):
-            return -1  # a quoted payload, or a space that may be payload: `_recv` decides
-        topic = self._topic(quoted if quoted is not None else bare)
-        payload = bytes(buf[start + sep : end])
-        events.append(Message(index, int(packet_text), topic, payload))
-        return end
-
-    def _recv(self, buf: bytearray, pos: int, events: list[Event]) -> int:
+    def _recv(self, buf: bytes, pos: int, events: list[Event]) -> int:
         """Parse a +MQTTRECV at `pos`; return where it ends, or -1 when more bytes are needed.
 
         The declared length delimits the frame: no byte inside it is read as module output.
@@ -336,7 +337,7 @@ class _Frame:
     each candidate length field would put its payload."""
 
     def __init__(
-        self, buf: bytearray, start: int, index: int, packet_id: int, topic_start: int,
+        self, buf: bytes, start: int, index: int, packet_id: int, topic_start: int,
         line_end: int, spaced: bool,
     ) -> None:  # fmt: skip
         self.buf = buf
