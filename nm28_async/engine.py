@@ -37,7 +37,7 @@ from .protocol.conversation import (
 from .protocol.events import Final, Garbage, Message, RecvNotice, ResultLine, TextLine
 from .protocol.redact import redact, redact_bytes, redact_wire
 from .protocol.results import ClientConfig, parse_config_block
-from .queues import MessageQueue, Overflow
+from .queues import MessageQueue, Overflow, deliver
 from .transport import Port, open_port
 
 log = logging.getLogger("nm28_async")
@@ -300,11 +300,11 @@ class Engine:
         data = conversation.data_to_send()
         if data and self._error is None:
             self._write(data)
-        queues = self._queues
+        messages = conversation.messages()
+        if messages:
+            deliver(self._queues, messages)
         for event in conversation.events():
-            if type(event) is Message:
-                queues[event.client_index].put_nowait(event)
-            elif isinstance(event, Completed):
+            if isinstance(event, Completed):
                 pending = self._pending.get(event.handle)
                 if pending is not None and not pending[0].done():
                     pending[0].set_result(event)

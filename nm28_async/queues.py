@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections import deque
-from collections.abc import AsyncIterator
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Sequence
+from operator import itemgetter
 from typing import Generic, TypeVar
 
 from .errors import Nm28Error, QueueOverflowError
+from .protocol.events import Message
 
 T = TypeVar("T")
 
@@ -34,7 +36,10 @@ class MessageQueue(Generic[T]):
         self.maxsize = maxsize
         self.overflow = overflow
         self.dropped = 0
-        self._items: deque[T] = deque()
+        # DROP_OLDEST is what a bounded deque does by itself, in C.
+        self._items: deque[T] = deque(
+            maxlen=maxsize if overflow is Overflow.DROP_OLDEST else None
+        )
         self._getters: deque[asyncio.Future[None]] = deque()
         self._overflowed = False
         self._closed = False
@@ -45,26 +50,20 @@ class MessageQueue(Generic[T]):
 
     def put_nowait(self, item: T) -> None:
         """Never blocks: called from the reader, which must not stall on a slow consumer."""
+        items = self._items
+        if len(items) < self.maxsize and not self._closed:
+            items.append(item)
+            if self._getters:
+                self._wake_one()
+            return
         if self._closed:
             return
-        items = self._items
-        if len(items) >= self.maxsize:
-            self.dropped += 1
-            if self.overflow is not Overflow.DROP_OLDEST:
-                if self.overflow is Overflow.FAIL:
-                    self._overflowed = True
-                    self._wake_one()
-                return
-            items.popleft()
-        items.append(item)
-        if self._getters:
+        self.dropped += 1
+        if self.overflow is Overflow.DROP_OLDEST:
+            items.append(item)  # the deque drops the oldest
+        elif self.overflow is Overflow.FAIL:
+            self._overflowed = True
             self._wake_one()
-
-    def get_ready(self) -> T | None:
-        """An item that needs no waiting, else None (the consumer's fast path)."""
-        if self._items and not self._overflowed:
-            return self._items.popleft()
-        return None
 
     async def get(self) -> T:
         """The next item; StopAsyncIteration once closed and drained, or the closing error."""
@@ -95,13 +94,15 @@ class MessageQueue(Generic[T]):
 
     async def items(self) -> AsyncIterator[T]:
         """Iterate: items without waiting while some are queued; ends as `get` does."""
+        items = self._items
         while True:
-            item = self.get_ready()
-            if item is None:
-                try:
-                    item = await self.get()
-                except StopAsyncIteration:
-                    return
+            if items and not self._overflowed:
+                yield items.popleft()
+                continue
+            try:
+                item = await self.get()
+            except StopAsyncIteration:
+                return
             yield item
 
     def close(self, error: Nm28Error | None = None) -> None:
@@ -119,3 +120,27 @@ class MessageQueue(Generic[T]):
             if not getter.done():
                 getter.set_result(None)
                 return
+
+
+_INDEX = itemgetter(0)
+
+
+def deliver(queues: Sequence[MessageQueue[Message]], messages: list[Message]) -> None:
+    """Put each message into the queue of its client index.
+
+    The message stream's hot path: bounded deques take DROP_OLDEST queues' messages in C,
+    and drops are counted per batch; other policies take them one by one.
+    """
+    if not all(q.overflow is Overflow.DROP_OLDEST and not q._closed for q in queues):
+        for message in messages:
+            queues[_INDEX(message)].put_nowait(message)
+        return
+    before = [len(q._items) for q in queues]
+    appends = [q._items.append for q in queues]
+    for message in messages:
+        appends[_INDEX(message)](message)
+    for index, count in Counter(map(_INDEX, messages)).items():
+        queue = queues[index]
+        queue.dropped += before[index] + count - len(queue._items)
+        if queue._getters:
+            queue._wake_one()

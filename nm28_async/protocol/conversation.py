@@ -121,7 +121,7 @@ class UnexpectedFinal:
 
 
 ConversationEvent = (
-    Message | Completed | Failed | Progress | Unsolicited | Rebooted | UnexpectedFinal | Garbage
+    Completed | Failed | Progress | Unsolicited | Rebooted | UnexpectedFinal | Garbage
 )
 
 
@@ -212,6 +212,7 @@ class Conversation:
         self._parser = Parser()
         self._out = bytearray()
         self._events: list[ConversationEvent] = []
+        self._messages: list[Message] = []
         self._queue: deque[_Exchange] = deque()
         self._live: dict[int, _Exchange] = {}
         self._keys: dict[ResultKey, _Exchange] = {}
@@ -267,7 +268,15 @@ class Conversation:
 
     def receive_data(self, data: bytes | bytearray | memoryview, now: float) -> None:
         """Route everything the module said in `data`."""
-        self._route(self._parser.feed(data), now)
+        parser = self._parser
+        parsed = parser.feed(data)
+        if parser.only_messages:  # a message stream: nothing to route, nothing to copy
+            if self._messages:
+                self._messages += parsed  # type: ignore[arg-type]
+            else:
+                self._messages = parsed  # type: ignore[assignment]
+        else:
+            self._route(parsed, now)
         self._frame_deadline = now + FRAME_QUIET_GAP if self._parser.awaiting_frame else None
 
     def handle_timer(self, now: float) -> None:
@@ -306,11 +315,20 @@ class Conversation:
         return data
 
     def events(self) -> list[ConversationEvent]:
-        """Everything that happened since the last call, in order (one list, not one call per
-        event: the message stream is the hot path)."""
+        """Everything but messages that happened since the last call, in order."""
         events = self._events
         self._events = []
         return events
+
+    def messages(self) -> list[Message]:
+        """The messages received since the last call, in order, for clients 0..5.
+
+        Apart from `events` (one list per call, not one call per message: the message
+        stream is the hot path); no ordering between a message and an event matters, since
+        they go to different consumers."""
+        messages = self._messages
+        self._messages = []
+        return messages
 
     def set_length_field(self, client_index: int, enabled: bool | None) -> None:
         """Whether a client's `+MQTTRECV` carries the length field (None: detect it)."""
@@ -327,7 +345,7 @@ class Conversation:
         for event in parsed:
             if isinstance(event, Message):
                 if event.client_index in CLIENT_INDEXES:
-                    events.append(event)
+                    self._messages.append(event)
                 else:
                     events.append(Unsolicited(event))
             elif isinstance(event, Final):

@@ -46,9 +46,11 @@ _QUOTED_LENGTH = re.compile(rb'(?=" *, *(\d{1,9}) *(,))')
 # msg_rcv_mode 1: the line ends with the length and the payload is not included.
 _TRAILING_LENGTH = re.compile(rb"(.*), *(\d{1,9}) *", re.DOTALL)
 # The common case in one match: header, a topic without commas or quotes, and the length.
+# Every run is bounded, so that the header stays under 1 KiB and a frame it takes (its
+# payload at most MAX_RECV_PAYLOAD) is never longer than MAX_RECV_LINE.
 _RECV_FAST = re.compile(
-    rb'[\r\n ]*\+MQTTRECV: *(\d{1,5}) *,( *)(\d{1,5}) *,( ?)(?:"([^"\r\n]*)" *|([^,"\r\n]*)),'
-    rb" *(\d{1,9}) *,"
+    rb'[\r\n ]*\+MQTTRECV: {0,4}([0-5]) {0,4},( {0,4})(\d{1,5}) {0,4},( ?)'
+    rb'(?:"([^"\r\n]{0,512})" {0,4}|([^,"\r\n]{0,512})), {0,4}(\d{1,9}) {0,4},'
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESULT = re.compile(r"(?:AT)?\+([A-Za-z0-9_]+): *(.*)", re.DOTALL | re.IGNORECASE)
@@ -120,6 +122,8 @@ class Parser:
         self._discarding = False
         self._deciding_now = False
         self._awaiting_frame = False
+        self.only_messages = False
+        """Whether every event of the last `feed` was a message for a client 0..5."""
         self._length_field: dict[int, bool] = {}
         self._topics: dict[bytes, str] = {}
 
@@ -167,18 +171,21 @@ class Parser:
                 return events
             pos = e.start()
             self._discarding = False
-        pos = self._scan(buf, pos, events)
+        pos, fast = self._scan(buf, pos, events)
         self._buffer = buf[pos:]
+        self.only_messages = fast == len(events)
         return events
 
-    def _scan(self, buf: bytes, pos: int, events: list[Event]) -> int:
-        """Parse from `pos`; return where the unfinished tail starts."""
+    def _scan(self, buf: bytes, pos: int, events: list[Event]) -> tuple[int, int]:
+        """Parse from `pos`; return where the unfinished tail starts, and how many events
+        the common frame's path made."""
         size = len(buf)
         append = events.append
         fast = _RECV_FAST.match
         topics = self._topics
         lengths = self._length_field
         new = tuple.__new__
+        taken = 0
         while pos < size:
             m = fast(buf, pos)
             if m is not None:
@@ -193,21 +200,21 @@ class Parser:
                 if (
                     end < size
                     and buf[end] in _CR_LF
-                    and end - start <= MAX_RECV_PAYLOAD
                     and (end == start or buf[start] != _QUOTE)
                     and not (spaced and buf[end - 1] in _CR_LF)
-                    and end - m.start() <= MAX_RECV_LINE
+                    and end - start <= MAX_RECV_PAYLOAD
                     and (not lengths or lengths.get(int(index_t)) is not False)
                 ):
                     raw = bare if quoted is None else quoted
                     topic = topics.get(raw) or self._topic(raw)
                     fields = (int(index_t), int(packet_t), topic, buf[start:end], False)
                     append(new(Message, fields))
+                    taken += 1
                     pos = end
                     continue
             m = _NOT_LINE_END.search(buf, pos)
             if m is None:
-                return size
+                return size, taken
             pos = m.start()
             first = buf[pos]
             if first == _GT:
@@ -218,7 +225,7 @@ class Parser:
                 end = self._recv(buf, pos, events)
                 if end < 0:
                     self._awaiting_frame = True
-                    return pos
+                    return pos, taken
                 pos = end
                 continue
             e = _LINE_END.search(buf, pos)
@@ -226,8 +233,8 @@ class Parser:
                 if size - pos > MAX_LINE:
                     append(Garbage(buf[pos : pos + 64], "overlong line dropped"))
                     self._discarding = True
-                    return size
-                return pos
+                    return size, taken
+                return pos, taken
             if e.start() - pos > MAX_LINE:
                 # The same verdict a chunked feed reaches before the line end arrives.
                 append(Garbage(buf[pos : pos + 64], "overlong line dropped"))
@@ -237,7 +244,7 @@ class Parser:
             if event is not None:
                 append(event)
             pos = e.start()
-        return pos
+        return pos, taken
 
     def _topic(self, raw: bytes) -> str:
         """The topic as str: UTF-8, with any other byte kept as a surrogate escape, so that

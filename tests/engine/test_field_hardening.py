@@ -8,7 +8,7 @@ import os
 import pty
 
 import pytest
-from support.scripted_module import Exchange, ScriptedModule, never, recv_urc, reply
+from support.scripted_module import Exchange, Script, ScriptedModule, never, recv_urc, reply
 
 import nm28_async as nm
 
@@ -26,7 +26,7 @@ async def test_late_prompt_never_turns_the_next_command_into_payload() -> None:
         await x.read_payload(int(x.args[6]))
         await x.send(f"+MQTTPUBEX: 0,{x.msg_id},0", "OK")
 
-    script = {
+    script: Script = {
         "AT+MQTTPUBEX=*": late_prompt,
         "AT+MQTTCONN=*": reply("+MQTTCONN: 0,0,0", "OK"),
     }
@@ -49,7 +49,7 @@ async def test_late_prompt_never_turns_the_next_command_into_payload() -> None:
 async def test_network_bound_command_outlasts_command_timeout() -> None:
     """The manual's order on a slow link: result line and OK 1.5 s after OPEN, with
     command_timeout=0.5: the OPEN succeeds (the network deadline bounds it)."""
-    script = {"AT+MQTTOPEN=*": reply("+MQTTOPEN: 0,0", "OK", delay=1.5), "AT+CSQ": never}
+    script: Script = {"AT+MQTTOPEN=*": reply("+MQTTOPEN: 0,0", "OK", delay=1.5), "AT+CSQ": never}
     async with (
         ScriptedModule(script) as mod,
         nm.Modem.open(mod.port, command_timeout=0.5) as modem,

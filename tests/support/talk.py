@@ -10,6 +10,7 @@ from nm28_async.protocol.conversation import (
     ConversationEvent,
     Failed,
 )
+from nm28_async.protocol.events import Message
 
 BANNERS = frozenset({"RDY", "+PBREADY"})
 LOCAL = 5.0
@@ -22,7 +23,7 @@ class Talk:
     def __init__(self, *, synchronised: bool = True, probe_timeout: float = LOCAL) -> None:
         self.conversation = Conversation(probe_timeout=probe_timeout, reboot_banners=BANNERS)
         self.now = 0.0
-        self._events: list[ConversationEvent] = []
+        self._events: list[ConversationEvent | Message] = []
         if synchronised:
             handle = self.conversation.synchronise(self.now, timeout=probe_timeout)
             assert self.sent() == b"AT\r"
@@ -56,14 +57,16 @@ class Talk:
             self.conversation.handle_timer(self.now)
         self.now = end
 
-    def take(self) -> list[ConversationEvent]:
-        """Events since the last call."""
+    def take(self) -> list[ConversationEvent | Message]:
+        """Messages, then other events, since the last call."""
+        self._events += self.conversation.messages()
         self._events += self.conversation.events()
         events, self._events = self._events, []
         return events
 
     def outcome(self, handle: int) -> Completed | Failed | None:
         """The end of `handle` among the events so far (they stay to be taken)."""
+        self._events += self.conversation.messages()
         self._events += self.conversation.events()
         for event in self._events:
             if isinstance(event, Completed | Failed) and event.handle == handle:
