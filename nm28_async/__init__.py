@@ -22,6 +22,7 @@ from .errors import (
     UnsubscribeError,
 )
 from .modem import Modem, Urc
+from .params import ConnectionParams
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
 from .queues import Overflow
@@ -34,6 +35,7 @@ __all__ = [
     "CloseError",
     "CommandError",
     "ConnectError",
+    "ConnectionParams",
     "CtwingVersionError",
     "DisconnectError",
     "LinkState",

@@ -26,6 +26,7 @@ from .errors import (
     Nm28TimeoutError,
     PortLostError,
 )
+from .params import ConnectionParams
 from .protocol import commands, limits
 from .protocol.commands import Command, ResultKey
 from .protocol.events import Echo, Event, Final, Garbage, MqttRecv, Prompt, ResultLine, TextLine
@@ -162,16 +163,14 @@ class Modem:
         **config: Any,
     ) -> AbstractAsyncContextManager[MqttClient]:
         """`async with modem.mqtt(0, host, 1883, client_id=...) as client:` configures (any
-        `MqttClient.configure` keyword), opens and connects; disconnects and closes on exit."""
-        return connected(
-            self.client(index),
-            host,
-            port,
-            client_id=client_id,
-            username=username,
-            password=password,
+        `MqttClient.configure` keyword), opens and connects; disconnects and closes on exit.
+        Every argument is checked here: a bad one is a ValueError at the call."""
+        client = self.client(index)
+        params = ConnectionParams(
+            host=host, port=port, client_id=client_id, username=username, password=password,
             **config,
-        )
+        )  # fmt: skip
+        return connected(client, params)
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -192,16 +191,17 @@ class Modem:
         **config: Any,
     ) -> AbstractAsyncContextManager[Session]:
         """A supervised client: kept configured (`config` as for `MqttClient.configure`),
-        open, connected and subscribed, reconnecting with backoff. See `Session`."""
+        open, connected and subscribed, reconnecting with backoff. See `Session`. Every
+        argument is checked here: a bad one is a ValueError at the call."""
+        client = self.client(index)
+        params = ConnectionParams(
+            host=host, port=port, client_id=client_id, username=username, password=password,
+            **config,
+        )  # fmt: skip
         session = Session(
             self,
-            self.client(index),
-            host,
-            port,
-            client_id=client_id,
-            username=username,
-            password=password,
-            config=config,
+            client,
+            params,
             backoff=backoff,
             poll_interval=poll_interval,
             outbox_size=outbox_size,
@@ -301,6 +301,11 @@ class Modem:
 
     def _register(self, key: ResultKey) -> ResultWaiter:
         if key in self._waiters:
+            if key.client_index is None:  # +CTWINGPOSTVER: <result> names no client
+                raise Nm28Error(
+                    f"another client's {key.name} still awaits its result line; its answer"
+                    " names no client, so only one at a time can be matched"
+                )
             raise Nm28Error(f"a {key.name} for client {key.client_index} is already pending")
         waiter = ResultWaiter(key)
         self._waiters[key] = waiter
