@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .codes import PacketResult
 from .commands import ResultKey
 from .events import ResultLine, TextLine
+from .parser import split_fields
 
 # Result lines that complete a command: name -> (field count range, keyed by msg id).
 # Query answers of the same name have another field count (+MQTTOPEN: idx,"host",port).
@@ -36,6 +37,28 @@ def result_key(line: ResultLine) -> ResultKey | None:
     except ValueError:
         return None
     return ResultKey(line.name, numbers[0], numbers[1] if shape[1] else None)
+
+
+_SET_COMMAND = re.compile(r"AT\+([A-Za-z0-9_]+)=(?!\?)(.*)", re.DOTALL | re.IGNORECASE)
+
+
+def command_result_key(line: str) -> ResultKey | None:
+    """The key of the result line a raw set command awaits (`AT+MQTTSUB=0,7,"t",1` -> MQTTSUB,
+    client 0, msg id 7), for commands typed by hand. None for queries, tests, commands that
+    have no result line, and arguments that name no index (or msg id) as numbers: then the
+    module's final code is all the answer there is."""
+    m = _SET_COMMAND.fullmatch(line.strip())
+    shape = _RESULT_SHAPES.get(m.group(1).upper()) if m else None
+    if m is None or shape is None:
+        return None
+    name = m.group(1).upper()
+    if name == "CTWINGPOSTVER":
+        return ResultKey(name)
+    fields = split_fields(m.group(2))
+    try:
+        return ResultKey(name, int(fields[0]), int(fields[1]) if shape[1] else None)
+    except (IndexError, ValueError):
+        return None
 
 
 def int_fields(line: ResultLine) -> tuple[int, ...]:
