@@ -6,10 +6,20 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-from support.brokers import BrokerInfo, MosquittoFactory, free_port, start_subscriber
+from support.brokers import (
+    BrokerInfo,
+    MosquittoFactory,
+    free_port,
+    require_tool,
+    start_subscriber,
+)
+from support.tls_ca import make_cert_authority
 
 from nm28_async.sim import VirtualModem
 
@@ -18,10 +28,12 @@ pytestmark = pytest.mark.e2e
 CLI = (sys.executable, "-m", "nm28_async.cli")
 
 
-async def run_cli(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:
+async def run_cli(
+    *args: str, timeout: float = 30.0, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     """Run `nm28 ARGS...` to completion; its exit code, stdout and stderr."""
     proc = await asyncio.create_subprocess_exec(
-        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
@@ -224,3 +236,44 @@ async def test_demo_counts_only_what_was_really_published(broker: BrokerInfo) ->
     )
     assert code == 0, out[-2000:] + err
     assert "result: every message arrived" in out
+
+
+@dataclass(frozen=True)
+class TlsLoginBroker:
+    info: BrokerInfo
+    ca_cert: Path
+
+
+@pytest.fixture
+def tls_login_broker(mosquitto: MosquittoFactory, tmp_path: Path) -> TlsLoginBroker:
+    """mosquitto speaking only TLS (a test CA) and letting only nm28/right-pass in."""
+    require_tool("openssl")
+    authority = make_cert_authority(tmp_path / "pki")
+    passwords = tmp_path / "passwd"
+    subprocess.run(
+        [require_tool("mosquitto_passwd"), "-c", "-b", str(passwords), "nm28", "right-pass"],
+        check=True,
+    )
+    os.chmod(passwords, 0o600)
+    info = mosquitto.start(
+        anonymous=False, extra=(*authority.mosquitto_lines(), f"password_file {passwords}")
+    )
+    return TlsLoginBroker(info, authority.ca_cert)
+
+
+@pytest.mark.asyncio
+async def test_demo_over_mqtts_with_a_login(tls_login_broker: TlsLoginBroker) -> None:
+    url = f"mqtts://nm28:right-pass@127.0.0.1:{tls_login_broker.info.port}"
+    trust = {**os.environ, "SSL_CERT_FILE": str(tls_login_broker.ca_cert)}  # the test CA only
+    code, out, err = await run_cli(
+        "demo", "--duration", "1.5", "--interval", "0.2", "--broker", url, env=trust, timeout=60
+    )
+    assert code == 0, out[-2000:] + err
+    assert "result: every message arrived" in out
+    assert "right-pass" not in out + err
+    code, _, err = await run_cli(
+        "demo", "--broker", url.replace("right-pass", "wrong-pass"), env=trust
+    )
+    assert code == 1
+    assert "refused the platform" in one_line(err)
+    assert "wrong-pass" not in err
