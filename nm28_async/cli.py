@@ -115,6 +115,19 @@ _seconds_or_zero = _seconds(zero=True)
 
 # --- nm28 sim ---------------------------------------------------------------------------
 
+_SIM_SECONDS: tuple[tuple[str, Callable[[str], float], float | None, str], ...] = (
+    ("--ack-latency", _seconds_or_zero, 0.0, "extra delay of each broker acknowledgement "
+     "(default: 0)"),
+    ("--command-latency", _seconds_or_zero, 0.0, "delay before answering each command "
+     "(default: 0)"),
+    ("--noise-interval", _positive_seconds, None, "inject an unknown URC or junk every S "
+     "seconds (default: never)"),
+    ("--drop-interval", _positive_seconds, None, "cut a broker link every S seconds, round "
+     "robin (default: never)"),
+    ("--reboot-interval", _positive_seconds, None, "reboot every S seconds (default: never)"),
+)  # fmt: skip
+"""The simulator's timing knobs: flag, parser, default, help."""
+
 
 def _add_sim(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
     p = subparsers.add_parser("sim", help="run the virtual NM28 on a pty or a TCP port")
@@ -139,32 +152,14 @@ def _add_sim(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
         "manual's order, result line then OK)",
     )  # fmt: skip
     p.add_argument(
-        "--ack-latency", type=_seconds_or_zero, default=0.0, metavar="S",
-        help="extra delay of each broker acknowledgement (default: 0)",
-    )  # fmt: skip
-    p.add_argument(
-        "--command-latency", type=_seconds_or_zero, default=0.0, metavar="S",
-        help="delay before answering each command (default: 0)",
-    )  # fmt: skip
-    p.add_argument(
         "--baudrate", type=_baudrate, metavar="N",
         help="pace output like an 8N1 UART at N baud (default: unpaced)",
     )  # fmt: skip
     p.add_argument(
         "--no-echo", action="store_true", help="power on with echo off (default: echo on)"
     )
-    p.add_argument(
-        "--noise-interval", type=_positive_seconds, metavar="S",
-        help="inject an unknown URC or junk every S seconds (default: never)",
-    )  # fmt: skip
-    p.add_argument(
-        "--drop-interval", type=_positive_seconds, metavar="S",
-        help="cut a broker link every S seconds, round robin (default: never)",
-    )  # fmt: skip
-    p.add_argument(
-        "--reboot-interval", type=_positive_seconds, metavar="S",
-        help="reboot every S seconds (default: never)",
-    )  # fmt: skip
+    for flag, parse, default, text in _SIM_SECONDS:
+        p.add_argument(flag, type=parse, default=default, metavar="S", help=text)
     p.add_argument(
         "--banner", default="RDY", help="line printed after a reboot (default: %(default)s)"
     )

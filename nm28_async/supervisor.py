@@ -241,9 +241,9 @@ class Session:
         `wait=True` waits for the link (bounded outbox, `timeout`, default the session's
         `publish_timeout`) and retries after a reconnect; a publish the module refuses on a
         live link is tried REFUSED_PUBLISH_ATTEMPTS times, backoff delays apart, then raises.
-        `wait=False` tries once, and fails fast with NotConnectedError while the link is
-        down. A publish that timed out or was cancelled has an unknown outcome: the message
-        may still be published.
+        `wait=False` tries once (bounded by `timeout` too), and fails fast with
+        NotConnectedError while the link is down. A publish that timed out or was cancelled
+        has an unknown outcome: the message may still be published.
         """
         commands.publish(self.client.index, _CHECK_MSG_ID, topic, payload, qos=qos, retain=retain)
         check_seconds("timeout", timeout, optional=True)
@@ -252,23 +252,14 @@ class Session:
             return self.client.publish(topic, payload, qos, retain)
 
         if not wait:
-            if self._ended is not None:
-                raise self._ended
-            if self._state is not LinkState.CONNECTED:
-                raise NotConnectedError(f"client {self.client.index} is {self._state.value}")
-            generation = self._generation
-            try:
-                return await attempt()
-            except (ModemClosedError, PortLostError):
-                raise
-            except Nm28Error as exc:
-                await self._refused(exc, "publish", generation)
-                raise
+            return await self._on_link(attempt, "publish", timeout, wait=False)
         if self._waiting_publishes >= self._outbox_size:
             raise OutboxFullError(f"{self._waiting_publishes} publishes already wait for the link")
         self._waiting_publishes += 1
         try:
-            return await self._on_link(attempt, "publish", timeout, REFUSED_PUBLISH_ATTEMPTS)
+            return await self._on_link(
+                attempt, "publish", timeout, attempts=REFUSED_PUBLISH_ATTEMPTS
+            )
         finally:
             self._waiting_publishes -= 1
 
@@ -283,27 +274,38 @@ class Session:
         operation: Callable[[], Awaitable[T]],
         what: str,
         timeout: float | None,
+        *,
         attempts: int = 1,
+        wait: bool = True,
     ) -> T:
         """Run `operation` once the link is up; after a lost link, again on the next one.
 
         Refused on a live link, it is tried `attempts` times in all, then its error raises.
+        With `wait=False` it runs at most once: NotConnectedError while the link is down.
         """
         limit = self._publish_timeout if timeout is None else timeout
         refusals = 0
         try:
             with anyio.fail_after(limit):
                 while True:
-                    await self._connected.wait()
+                    if wait:
+                        await self._connected.wait()
                     if self._ended is not None:
                         raise self._ended
+                    if self._state is not LinkState.CONNECTED:
+                        raise NotConnectedError(
+                            f"client {self.client.index} is {self._state.value}"
+                        )
                     generation = self._generation
                     try:
                         return await operation()
                     except (ModemClosedError, PortLostError):
                         raise
                     except Nm28Error as exc:
-                        if not await self._refused(exc, what, generation):
+                        refused = await self._refused(exc, what, generation)
+                        if not wait:
+                            raise
+                        if not refused:
                             log.info("%s on client %d will be retried", what, self.client.index)
                             continue
                         refusals += 1

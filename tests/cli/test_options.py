@@ -132,7 +132,7 @@ def test_not_broker_urls(text: str) -> None:
         ("AT+CTWINGPOSTVER=0", ResultKey("CTWINGPOSTVER")),
         ("AT+MQTTOPEN?", None),
         ("AT+MQTTOPEN=?", None),
-        ("AT+MQTTCFG=\"keepalive\",0,60", None),
+        ('AT+MQTTCFG="keepalive",0,60', None),
         ("AT+CSQ", None),
         ('AT+MQTTOPEN=x,"h",1', None),
     ],

@@ -36,6 +36,11 @@ async def history(session: Session) -> list[StateChange]:
     return [change async for change in session.states()]
 
 
+def wire_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the driver's wire trace logged (caplog set to DEBUG for nm28_async.wire)."""
+    return [r.getMessage() for r in caplog.records if r.name == "nm28_async.wire"]
+
+
 def fast_session(
     modem: nm.Modem, broker: BrokerInfo, index: int, client_id: str, **options: Any
 ) -> AbstractAsyncContextManager[Session]:
@@ -89,7 +94,7 @@ async def test_dropped_link_is_found_by_poll_and_restored(
     ]
     assert "poll" in changes[2].reason
     # the configuration was applied on both connections
-    sent = [r.getMessage() for r in caplog.records if r.name == "nm28_async.wire"]
+    sent = wire_lines(caplog)
     assert sum('"keepalive",2,45' in line for line in sent) == 2
     assert sum("MQTTSUB=2" in line for line in sent) == 2
 
@@ -276,7 +281,7 @@ async def test_subscription_refused_by_the_broker_raises_and_keeps_the_link(
             (message,) = await collect(session, 1, timeout=5)
             assert message.payload == b"after-reconnect"
             assert (session.state, session.reconnects) == (LinkState.CONNECTED, 1)
-    sent = [r.getMessage() for r in caplog.records if r.name == "nm28_async.wire"]
+    sent = wire_lines(caplog)
     assert sum('"secret/#"' in line for line in sent) == 1
     assert sum('"open/#"' in line for line in sent) == 2
 
