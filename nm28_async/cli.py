@@ -262,14 +262,18 @@ def _add_demo(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
     from .errors import Nm28Error
+    from .tasks import first_leaf
 
     _logging(args.verbose)
-    try:
-        return asyncio.run(
+    try:  # the demo's task groups wrap what fails inside them
+        code = asyncio.run(
             run_demo(broker=args.broker, duration=args.duration, interval=args.interval)
         )
-    except (Nm28Error, OSError) as exc:
-        return _fail("nm28 demo", exc, EXIT_FAILED)
+    except* BrokenPipeError:
+        raise  # for main(): its own exit code
+    except* (Nm28Error, OSError) as failed:
+        code = _fail("nm28 demo", first_leaf(failed), EXIT_FAILED)
+    return code
 
 
 # --- nm28 at ----------------------------------------------------------------------------
@@ -389,14 +393,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, runners = build_parser()
     args = parser.parse_args(argv)
+    # except*: the demo's tasks raise from inside task groups, which wrap what they raise
     try:
-        return runners[args.command](args)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
+        code = runners[args.command](args)
+    except* KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except* BrokenPipeError:
         # nothing more can be written there, not even at exit: point stdout at /dev/null
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return _fail(f"nm28 {args.command}", "output closed (broken pipe)", EXIT_BROKEN_PIPE)
+        code = _fail(f"nm28 {args.command}", "output closed (broken pipe)", EXIT_BROKEN_PIPE)
+    return code
 
 
 if __name__ == "__main__":

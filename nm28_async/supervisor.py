@@ -44,7 +44,7 @@ from .params import ConnectionParams, check_seconds
 from .protocol import commands
 from .protocol.events import Final, ResultLine
 from .queues import MessageQueue, Overflow
-from .tasks import background_tasks
+from .tasks import background_tasks, first_leaf
 
 if TYPE_CHECKING:
     from .modem import Modem, Urc
@@ -372,7 +372,7 @@ class Session:
         except Exception as exc:
             log.exception("the supervisor of client %d failed", self.client.index)
             error = self._failure = Nm28Error(
-                f"the supervisor of client {self.client.index} failed: {_first_leaf(exc)!r}"
+                f"the supervisor of client {self.client.index} failed: {first_leaf(exc)!r}"
             )
             error.__cause__ = exc
             reason = str(error)
@@ -527,13 +527,6 @@ async def supervised(session: Session) -> AsyncIterator[Session]:
 async def _release(client: MqttClient) -> None:
     """DISCONNECT then CLOSE, so the module holds no network for the index."""
     await tear_down(client, client.disconnect, client.close)
-
-
-def _first_leaf(exc: BaseException) -> BaseException:
-    """The first exception inside (nested) exception groups: what a log reader wants named."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
 
 
 async def _set_then_cancel(event: asyncio.Event, scope: anyio.CancelScope) -> None:

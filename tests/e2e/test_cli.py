@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -277,3 +278,14 @@ async def test_demo_over_mqtts_with_a_login(tls_login_broker: TlsLoginBroker) ->
     assert code == 1
     assert "refused the platform" in one_line(err)
     assert "wrong-pass" not in err
+
+
+@pytest.mark.asyncio
+async def test_demo_whose_devices_cannot_connect_ends_in_one_line(
+    mosquitto: MosquittoFactory,
+) -> None:
+    full = mosquitto.start(extra=("max_connections 1",))  # room for the platform, not six more
+    code, out, err = await run_cli("demo", "--duration", "1", "--broker", full.url, timeout=90)
+    assert code == 1
+    assert re.fullmatch(r"nm28 demo: connect on client \d failed: .*", one_line(err))
+    assert "result:" not in out
