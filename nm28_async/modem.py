@@ -303,8 +303,8 @@ class Modem:
         if key in self._waiters:
             if key.client_index is None:  # +CTWINGPOSTVER: <result> names no client
                 raise Nm28Error(
-                    f"another client's {key.name} still awaits its result line; its answer"
-                    " names no client, so only one at a time can be matched"
+                    f"a {key.name} already awaits its result line, which names no client:"
+                    " only one at a time can be matched to its caller"
                 )
             raise Nm28Error(f"a {key.name} for client {key.client_index} is already pending")
         waiter = ResultWaiter(key)
