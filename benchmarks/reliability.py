@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -237,7 +238,8 @@ async def broker_restart(folder: Path) -> Figures:
             (sender, receiver),
         ):
             await receiver.client.configure(clean_session=False)
-            receiver._config["clean_session"] = False  # re-applied on every reconnect
+            # re-applied on every reconnect
+            receiver._params = dataclasses.replace(receiver._params, clean_session=False)
             receiver.link_lost("switch to a persistent session")
             await until(lambda: receiver.reconnects == 1 and receiver.state is LinkState.CONNECTED)
             await receiver.subscribe("rel/restart", qos=1)

@@ -23,6 +23,7 @@ from .errors import (
     UnsubscribeError,
 )
 from .modem import Modem
+from .params import ConnectionParams
 from .protocol.conversation import Statistics
 from .protocol.events import Message, RecvNotice
 from .protocol.results import ClientConfig
@@ -37,6 +38,7 @@ __all__ = [
     "CloseError",
     "CommandError",
     "ConnectError",
+    "ConnectionParams",
     "CtwingVersionError",
     "DisconnectError",
     "LinkState",

@@ -1,76 +1,181 @@
 """nm28: the virtual NM28 (`sim`), the demo (`demo`), and AT commands to a module (`at`).
 
-Each subcommand registers its own parser and the function that runs it.
+Each subcommand registers its own parser and the function that runs it. A failure is one line
+on stderr and an exit code (EXIT_*), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
+import ipaddress
 import logging
+import math
+import os
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from importlib import metadata
+from typing import TYPE_CHECKING, NoReturn
+
+from .broker_url import FORM, BrokerUrl
 
 if TYPE_CHECKING:
+    from .protocol.commands import Command
     from .sim import VirtualModem
 
 Runner = Callable[[argparse.Namespace], int]
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""The module, the network or the broker failed (ERROR, no answer, unreachable, lost messages)."""
+EXIT_USAGE = 2
+"""Invalid arguments or command lines: nothing was sent."""
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""stdout was closed by its reader (`nm28 at ... | head`), as a shell reports SIGPIPE."""
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line: what is wrong and where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+# --- option types: each says in words what it wanted ------------------------------------
+
 
 def _tcp_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host or "127.0.0.1", int(port)
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 0..65535), got {text!r}")
+    host = host or "127.0.0.1"
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        _check_ip(host, ipaddress.IPv6Address, "IPv6")
+    elif re.fullmatch(r"[\d.]+", host):
+        _check_ip(host, ipaddress.IPv4Address, "IPv4")
+    elif not _HOST_NAME.fullmatch(host):
+        raise argparse.ArgumentTypeError(f"{host!r} is neither an IP address nor a host name")
+    return host, int(port)
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
+def _check_ip(host: str, kind: Callable[[str], object], name: str) -> None:
+    try:
+        kind(host)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{host} is not an {name} address") from None
 
 
-def _not_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("cannot be negative")
-    return value
+def _seconds(*, zero: bool) -> Callable[[str], float]:
+    wanted = "a number of seconds, 0 or more" if zero else "a number of seconds above 0"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _add_sim(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+def _baudrate(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a baud rate (a whole number), got {text!r}")
+    return int(text)
+
+
+def _broker(text: str) -> BrokerUrl:
+    try:
+        return BrokerUrl.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _sim_broker(text: str) -> BrokerUrl:
+    url = _broker(text)
+    if url.username or url.password:
+        raise argparse.ArgumentTypeError(
+            "the virtual NM28 takes no credentials: its clients log in with AT+MQTTCONN"
+        )
+    return url
+
+
+_positive_seconds = _seconds(zero=False)
+_seconds_or_zero = _seconds(zero=True)
+
+
+# --- nm28 sim ---------------------------------------------------------------------------
+
+_SIM_SECONDS: tuple[tuple[str, Callable[[str], float], float | None, str], ...] = (
+    ("--ack-latency", _seconds_or_zero, 0.0, "extra delay of each broker acknowledgement "
+     "(default: 0)"),
+    ("--command-latency", _seconds_or_zero, 0.0, "delay before answering each command "
+     "(default: 0)"),
+    ("--noise-interval", _positive_seconds, None, "inject an unknown URC or junk every S "
+     "seconds (default: never)"),
+    ("--drop-interval", _positive_seconds, None, "cut a broker link every S seconds, round "
+     "robin (default: never)"),
+    ("--reboot-interval", _positive_seconds, None, "reboot every S seconds (default: never)"),
+)  # fmt: skip
+"""The simulator's timing knobs: flag, parser, default, help."""
+
+
+def _add_sim(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
     p = subparsers.add_parser("sim", help="run the virtual NM28 on a pty or a TCP port")
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
-    where.add_argument("--tcp", type=_tcp_address, metavar="HOST:PORT", help="serve on TCP")
-    p.add_argument("--broker", metavar="URL", help="mqtt://HOST:PORT (default: embedded broker)")
-    p.add_argument("--result-after-ok", action="store_true", help="print OK before result lines")
-    p.add_argument("--ack-latency", type=_not_negative, default=0.0, metavar="S")
-    p.add_argument("--command-latency", type=_not_negative, default=0.0, metavar="S")
-    p.add_argument("--baudrate", type=int, metavar="N", help="pace output like an 8N1 UART")
-    p.add_argument("--no-echo", action="store_true", help="power on with echo off (ATE0)")
-    p.add_argument("--noise-interval", type=_positive, metavar="S", help="inject noise/URCs")
+    where.add_argument(
+        "--pty", action="store_true",
+        help="serve on a new pseudo-terminal and print its path (this or --tcp is required)",
+    )  # fmt: skip
+    where.add_argument(
+        "--tcp", type=_tcp_address, metavar="HOST:PORT",
+        help="serve on TCP, port 0 for any free one; reach it as socket://HOST:PORT (this or "
+        "--pty is required)",
+    )  # fmt: skip
     p.add_argument(
-        "--drop-interval", type=_positive, metavar="S", help="cut a broker link every S s"
+        "--broker", type=_sim_broker, metavar="URL",
+        help="where the platforms' host names lead, mqtt://HOST[:PORT] or mqtts://... "
+        "(default: an embedded broker on a free loopback port)",
+    )  # fmt: skip
+    p.add_argument(
+        "--result-after-ok", action="store_true",
+        help="print OK first and the result line when the broker answered (default: the "
+        "manual's order, result line then OK)",
+    )  # fmt: skip
+    p.add_argument(
+        "--baudrate", type=_baudrate, metavar="N",
+        help="pace output like an 8N1 UART at N baud (default: unpaced)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-echo", action="store_true", help="power on with echo off (default: echo on)"
     )
-    p.add_argument("--reboot-interval", type=_positive, metavar="S", help="reboot every S s")
-    p.add_argument("--banner", default="RDY", help="line printed after a reboot")
-    p.add_argument("-v", "--verbose", action="store_true")
+    for flag, parse, default, text in _SIM_SECONDS:
+        p.add_argument(flag, type=parse, default=default, metavar="S", help=text)
+    p.add_argument(
+        "--banner", default="RDY", help="line printed after a reboot (default: %(default)s)"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG (default: off)")
     return _run_sim
 
 
 def _run_sim(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    _logging(args.verbose)
     try:
         asyncio.run(_serve_sim(args))
     except ValueError as exc:
-        print(f"nm28 sim: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return _fail("nm28 sim", exc, EXIT_USAGE)
+    except OSError as exc:  # port in use, address not local, name unknown, broker down
+        return _fail("nm28 sim", exc, EXIT_FAILED)
+    return EXIT_OK
 
 
 async def _serve_sim(args: argparse.Namespace) -> None:
@@ -81,7 +186,7 @@ async def _serve_sim(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with VirtualModem(
-        args.broker,
+        None if args.broker is None else f"mqtt://{args.broker.address}",
         result_after_ok=args.result_after_ok,
         ack_latency=args.ack_latency,
         command_latency=args.command_latency,
@@ -129,73 +234,154 @@ async def _every(period: float, action: Callable[[], Awaitable[None]]) -> None:
         await action()
 
 
-def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+# --- nm28 demo --------------------------------------------------------------------------
+
+
+def _add_demo(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
     p = subparsers.add_parser(
         "demo", help="six devices on a virtual NM28: telemetry up, CTWing-style commands down"
     )
-    p.add_argument("--broker", metavar="URL", help="mqtt://HOST:PORT (default: embedded broker)")
-    p.add_argument("--duration", type=_positive, default=8.0, metavar="S", help="seconds to run")
     p.add_argument(
-        "--interval", type=_positive, default=0.5, metavar="S", help="telemetry period per device"
+        "--broker", type=_broker, metavar="URL",
+        help=f"the broker of devices and platform, {FORM} (default: an embedded broker)",
+    )  # fmt: skip
+    p.add_argument(
+        "--duration", type=_positive_seconds, default=8.0, metavar="S",
+        help="seconds to publish (default: %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--interval", type=_positive_seconds, default=0.5, metavar="S",
+        help="telemetry period per device (default: %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="log the driver's wire trace (default: off)"
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="log the driver's wire trace")
     return _run_demo
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .errors import Nm28Error
+    from .tasks import first_leaf
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
-    return asyncio.run(
-        run_demo(broker=args.broker, duration=args.duration, interval=args.interval)
-    )
+    _logging(args.verbose)
+    try:  # the demo's task groups wrap what fails inside them
+        code = asyncio.run(
+            run_demo(broker=args.broker, duration=args.duration, interval=args.interval)
+        )
+    except* BrokenPipeError:
+        raise  # for main(): its own exit code
+    except* (Nm28Error, OSError) as failed:
+        code = _fail("nm28 demo", first_leaf(failed), EXIT_FAILED)
+    return code
 
 
-def _add_at(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+# --- nm28 at ----------------------------------------------------------------------------
+
+
+def _add_at(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
     p = subparsers.add_parser(
         "at", help="send AT commands to a module (or a virtual one) and print the answers"
     )
     p.add_argument("port", help="device path or pyserial URL (socket://HOST:PORT)")
-    p.add_argument("commands", nargs="+", metavar="COMMAND", help='e.g. AT+CSQ "AT+MQTTCFG?"')
-    p.add_argument("--baudrate", type=int, default=115200)
-    p.add_argument("--timeout", type=_positive, default=5.0, metavar="S", help="per command")
-    p.add_argument("-v", "--verbose", action="store_true", help="log the wire trace")
+    p.add_argument(
+        "commands", nargs="+", metavar="COMMAND",
+        help='AT command lines, sent in order, e.g. AT+CSQ "AT+MQTTCFG?"',
+    )  # fmt: skip
+    p.add_argument(
+        "--payload", action="append", default=[], metavar="TEXT",
+        help="the payload (UTF-8) of the next AT+MQTTPUBEX, whose length field must match; "
+        "once per AT+MQTTPUBEX (default: none)",
+    )  # fmt: skip
+    p.add_argument(
+        "--baudrate", type=_baudrate, default=115200, metavar="N",
+        help="serial line speed (default: %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--timeout", type=_positive_seconds, default=5.0, metavar="S",
+        help="how long each command's final code (OK, ERROR) may take (default: %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--result-timeout", type=_positive_seconds, metavar="S",
+        help="how long an MQTT command's result line may take after OK (default: packet "
+        "timeout x (retries + 1) + --timeout, 45 s with the module's defaults)",
+    )  # fmt: skip
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="log the wire trace, secrets masked "
+        "(default: off)",
+    )  # fmt: skip
     return _run_at
 
 
 def _run_at(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
-    return asyncio.run(_send_at(args))
+    from . import at_script
+
+    _logging(args.verbose)
+    try:
+        prepared = at_script.prepare(args.commands, args.payload)
+    except ValueError as exc:
+        return _fail("nm28 at", exc, EXIT_USAGE)
+    return asyncio.run(_send_at(args, prepared))
 
 
-async def _send_at(args: argparse.Namespace) -> int:
+async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:
     from . import Modem, Nm28Error
+    from .protocol.events import ResultLine
 
     try:
         async with Modem.open(
-            args.port, baudrate=args.baudrate, command_timeout=args.timeout
+            args.port,
+            baudrate=args.baudrate,
+            command_timeout=args.timeout,
+            result_timeout=args.result_timeout,
         ) as modem:
-            for command in args.commands:
-                print(f"> {command}")
-                for line in await modem.command(command):
-                    print(line)
-                print("OK")
-    except ValueError as exc:
-        print(f"nm28 at: {exc}", file=sys.stderr)
-        return 2
+            for line, command in zip(args.commands, prepared, strict=True):
+                _say(f"> {line}")
+                done = await modem._execute(command)
+                for item in done.lines:
+                    _say(item.raw if isinstance(item, ResultLine) else item.text)
+                _say("OK")
+                if done.result is not None:
+                    _say(done.result.raw)
     except Nm28Error as exc:
-        print(f"nm28 at: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return _fail("nm28 at", exc, EXIT_FAILED)
+    return EXIT_OK
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def _say(text: str) -> None:
+    """One line of output, flushed: `nm28 at` shows each answer as it comes."""
+    print(text, flush=True)
+
+
+def _fail(who: str, error: BaseException | str, code: int) -> int:
+    print(f"{who}: {error}", file=sys.stderr)
+    return code
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("nm28-async")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
     """The parser and, per subcommand, the function that runs it; add subcommands here."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nm28",
         description="Yuge NM28 MQTT AT tools: a virtual NM28, a demo, and AT commands.",
+        epilog="exit codes: 0 done; 1 the module, network or broker failed; 2 invalid "
+        "arguments (nothing sent); 130 interrupted; 141 output closed (broken pipe)",
     )
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     runners = {
         "sim": _add_sim(subparsers),
         "demo": _add_demo(subparsers),
@@ -207,9 +393,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, runners = build_parser()
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        return runners[args.command](args)
-    return 130
+    # except*: the demo's tasks raise from inside task groups, which wrap what they raise
+    try:
+        code = runners[args.command](args)
+    except* KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except* BrokenPipeError:
+        # nothing more can be written there, not even at exit: point stdout at /dev/null
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = _fail(f"nm28 {args.command}", "output closed (broken pipe)", EXIT_BROKEN_PIPE)
+    return code
 
 
 if __name__ == "__main__":

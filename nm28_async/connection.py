@@ -5,57 +5,70 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 
 from .client import MqttClient
-from .errors import ModemClosedError, Nm28Error, PortLostError
+from .errors import ConnectError, ModemClosedError, Nm28Error, OpenError, PortLostError
+from .params import ConnectionParams
 
 log = logging.getLogger("nm28_async")
 
+CLEAN_UP_LIMIT = 5.0
+"""Seconds each clean-up step (DISCONNECT, CLOSE) may take, even inside a cancelled scope."""
+
+Step = Callable[[], Awaitable[None]]
+
 
 @asynccontextmanager
-async def connected(
-    client: MqttClient,
-    host: str,
-    port: int,
-    *,
-    client_id: str,
-    username: str = "",
-    password: str = "",
-    **config: Any,
-) -> AsyncIterator[MqttClient]:
-    """Yield `client` connected; on exit disconnect and close, whatever the body did."""
-    if config:
-        await client.configure(**config)
-    await client.open(host, port)
+async def connected(client: MqttClient, params: ConnectionParams) -> AsyncIterator[MqttClient]:
+    """Yield `client` connected; on exit disconnect and close, whatever the body did.
+
+    What is undone grows with what was tried: once OPEN was sent its network is closed,
+    once CONN was sent the client is disconnected too, unless the module answered that the
+    step failed (then it holds nothing for it). A cancelled or timed-out step has an unknown
+    outcome, so it is undone.
+    """
+    undo: tuple[Step, ...] = ()
     try:
-        await client.connect(client_id, username, password)
-    except BaseException:
-        await tear_down(client, client.close)
-        raise
-    try:
+        options = params.configure_options()
+        if options:
+            await client.configure(**options)
+        undo = (client.close,)
+        try:
+            await client.open(params.host, params.port)
+        except OpenError:
+            undo = ()  # not opened (or the index is someone else's): nothing of ours to close
+            raise
+        undo = (client.disconnect, client.close)
+        try:
+            await client.connect(params.client_id, params.username, params.password)
+        except ConnectError:
+            undo = (client.close,)
+            raise
         yield client
     finally:
-        await tear_down(client, client.disconnect, client.close)
+        await tear_down(client, *undo)
 
 
-async def tear_down(
-    client: MqttClient, *steps: Callable[[], Awaitable[None]], limit: float | None = None
-) -> None:
+async def tear_down(client: MqttClient, *steps: Step) -> None:
     """Run each clean-up step (DISCONNECT, CLOSE) whatever the one before did.
 
-    Tear-down must not hide the caller's own exception: a failed step is only logged. After
-    a dropped link the module refuses DISCONNECT (`+MQTTDISC: <idx>,-1`) but still holds
-    the network, and only CLOSE frees the index for the next OPEN. Once the modem is gone
-    nothing more is tried. `limit` bounds each step.
+    Shielded, with its own deadline per step: leaving an `async with` by cancellation or an
+    anyio deadline must still free the client index, and a DISC written without its CLOSE
+    would leave the index in use. Tear-down must not hide the caller's own exception: a
+    failed step is only logged. After a dropped link the module refuses DISCONNECT
+    (`+MQTTDISC: <idx>,-1`) but still holds the network, and only CLOSE frees the index.
+    Once the modem is gone nothing more is tried.
     """
-    for step in steps:
-        try:
-            with anyio.fail_after(limit):
-                await step()
-        except (ModemClosedError, PortLostError):
-            return
-        except (Nm28Error, TimeoutError) as exc:
-            log.info("client %d: %s during clean-up failed: %s", client.index, step.__name__, exc)
+    with anyio.CancelScope(shield=True):
+        for step in steps:
+            try:
+                with anyio.fail_after(CLEAN_UP_LIMIT):
+                    await step()
+            except (ModemClosedError, PortLostError):
+                return
+            except (Nm28Error, TimeoutError) as exc:
+                log.info(
+                    "client %d: %s during clean-up failed: %s", client.index, step.__name__, exc
+                )

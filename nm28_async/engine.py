@@ -168,15 +168,17 @@ class Engine:
     # --- commands ----------------------------------------------------------------------------
 
     async def command(self, line: str, *, timeout: float | None = None) -> list[str]:
-        """Send any AT command; return its information lines (raises on ERROR).
+        """Send any AT command; return its information lines (raises on ERROR), and for a set
+        command of the MQTT family its result line, before or after `OK`.
 
         `timeout` bounds its final code (default `command_timeout`, or the network deadline
-        for a set command of the MQTT family).
+        for a set command of the MQTT family) and its result line.
         """
         if timeout is not None:
             commands.check_duration("timeout", timeout)
         done = await self._execute(commands.raw(line), timeout=timeout, result_timeout=timeout)
-        return [item.raw if isinstance(item, ResultLine) else item.text for item in done.lines]
+        lines = [item.raw if isinstance(item, ResultLine) else item.text for item in done.lines]
+        return lines if done.result is None else [*lines, done.result.raw]
 
     async def query_config(self) -> dict[int, ClientConfig]:
         """`AT+MQTTCFG?`: every client's configuration as the module reports it."""

@@ -14,6 +14,7 @@ from typing import Any
 from .client import MqttClient
 from .connection import connected
 from .engine import Engine, Urc
+from .params import ConnectionParams
 from .protocol import commands, limits
 from .supervisor import Backoff, Session, supervised
 
@@ -42,16 +43,14 @@ class Modem(Engine):
         **config: Any,
     ) -> AbstractAsyncContextManager[MqttClient]:
         """`async with modem.mqtt(0, host, 1883, client_id=...) as client:` configures (any
-        `MqttClient.configure` keyword), opens and connects; disconnects and closes on exit."""
-        return connected(
-            self.client(index),
-            host,
-            port,
-            client_id=client_id,
-            username=username,
-            password=password,
+        `MqttClient.configure` keyword), opens and connects; disconnects and closes on exit.
+        Every argument is checked here: a bad one is a ValueError at the call."""
+        client = self.client(index)
+        params = ConnectionParams(
+            host=host, port=port, client_id=client_id, username=username, password=password,
             **config,
-        )
+        )  # fmt: skip
+        return connected(client, params)
 
     def session(
         self,
@@ -70,16 +69,17 @@ class Modem(Engine):
         **config: Any,
     ) -> AbstractAsyncContextManager[Session]:
         """A supervised client: kept configured (`config` as for `MqttClient.configure`),
-        open, connected and subscribed, reconnecting with backoff. See `Session`."""
+        open, connected and subscribed, reconnecting with backoff. See `Session`. Every
+        argument is checked here: a bad one is a ValueError at the call."""
+        client = self.client(index)
+        params = ConnectionParams(
+            host=host, port=port, client_id=client_id, username=username, password=password,
+            **config,
+        )  # fmt: skip
         session = Session(
             self,
-            self.client(index),
-            host,
-            port,
-            client_id=client_id,
-            username=username,
-            password=password,
-            config=config,
+            client,
+            params,
             backoff=backoff,
             poll_interval=poll_interval,
             outbox_size=outbox_size,

@@ -4,6 +4,13 @@ Opt-in, above MqttClient: `async with modem.session(index, host, port, client_id
 A lost link is found three ways: a command failing, the module's reboot banner (or a status
 URC the caller registers), and a periodic `AT+MQTTCONN?` poll, since the manual documents no
 connection-lost URC.
+
+A failed command does not by itself mean a lost link: the module answers `ERROR`, or result 2
+("send failed"), both when the broker refuses one filter or topic and when the link is dead.
+So the supervisor asks `AT+MQTTCONN?`: if the module still reports the client connected, that
+one command was refused (the call raises, the link and the other subscriptions stay);
+otherwise the link is lost and the supervisor reconnects. Every reconnection waits its
+backoff delay first, so nothing that fails at once can make a reconnect storm.
 """
 
 from __future__ import annotations
@@ -11,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 import anyio
 
@@ -33,16 +41,21 @@ from .errors import (
     OutboxFullError,
     PortLostError,
 )
+from .params import ConnectionParams, check_seconds
 from .protocol import commands
 from .protocol.events import Final, Message, ResultLine
 from .queues import MessageQueue, Overflow
-from .tasks import background_tasks
+from .tasks import background_tasks, first_leaf
 
 log = logging.getLogger("nm28_async")
 
+T = TypeVar("T")
+
 OPEN_INDEX_IN_USE = 2
-CLEAN_UP_LIMIT = 5.0
-"""Seconds each clean-up step (DISCONNECT, CLOSE) of a supervised client may take."""
+REFUSED_PUBLISH_ATTEMPTS = 3
+"""How many times a waiting publish is tried while the module refuses it on a live link."""
+_CHECK_MSG_ID = 1
+"""Any valid message id: the encoders check a call's arguments with it, nothing is sent."""
 
 
 class LinkState(enum.Enum):
@@ -68,10 +81,25 @@ class Backoff:
     factor: float = 2.0
     jitter: float = 0.2
 
+    def __post_init__(self) -> None:
+        check_seconds("backoff initial", self.initial)
+        check_seconds("backoff maximum", self.maximum)
+        if self.maximum < self.initial:
+            raise ValueError(f"backoff maximum {self.maximum} is below initial {self.initial}")
+        _check_number("backoff factor", self.factor, 1.0, math.inf)
+        _check_number("backoff jitter", self.jitter, 0.0, 1.0)
+
     def delay(self, attempt: int) -> float:
         # the exponent is capped: factor**attempt overflows a float after ~1000 attempts
         base = min(self.maximum, self.initial * self.factor ** min(attempt, 64))
         return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+def _check_number(name: str, value: float, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number, got {type(value).__name__}")
+    if not low <= value < high:
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}), got {value}")
 
 
 def default_status_urc(index: int) -> Callable[[Urc], bool]:
@@ -89,41 +117,50 @@ def default_status_urc(index: int) -> Callable[[Urc], bool]:
 
 
 class Session:
-    """A supervised client. States come as `session.state` and from `session.states()`."""
+    """A supervised client. States come as `session.state` and from `session.states()`.
+
+    Every argument is checked here, so `modem.session(...)` raises ValueError at the call.
+    """
 
     def __init__(
         self,
         modem: Engine,
         client: MqttClient,
-        host: str,
-        port: int,
+        params: ConnectionParams,
         *,
-        client_id: str,
-        username: str = "",
-        password: str = "",
-        config: dict[str, Any] | None = None,
         backoff: Backoff | None = None,
         poll_interval: float = 30.0,
         outbox_size: int = 100,
         publish_timeout: float | None = 60.0,
         status_urc: Callable[[Urc], bool] | None = None,
     ) -> None:
+        if backoff is not None and not isinstance(backoff, Backoff):
+            raise ValueError(f"backoff must be a Backoff, got {type(backoff).__name__}")
+        check_seconds("poll_interval", poll_interval)
+        if isinstance(outbox_size, bool) or not isinstance(outbox_size, int) or outbox_size < 1:
+            raise ValueError(f"outbox_size must be a positive int, got {outbox_size!r}")
+        check_seconds("publish_timeout", publish_timeout, optional=True)
+        if status_urc is not None and not callable(status_urc):
+            raise ValueError("status_urc must be a function of a URC, or None")
         self._modem = modem
         self.client = client
-        self._host, self._port = host, port
-        self._client_id, self._username, self._password = client_id, username, password
-        self._config = dict(config or {})
+        self._params = params
         self._backoff = backoff or Backoff()
         self._poll_interval = poll_interval
         self._outbox_size = outbox_size
         self._publish_timeout = publish_timeout
         self._status_urc = status_urc or default_status_urc(client.index)
         self._subscriptions: dict[str, int] = {}
+        """Filters the broker granted, re-made after every reconnect."""
         self._state = LinkState.CLOSED
         self._states: MessageQueue[StateChange] = MessageQueue(256, Overflow.DROP_OLDEST)
         self._connected = asyncio.Event()
         """Set while CONNECTED, and for good once the session ended (see `_ended`)."""
+        self._generation = 0
+        """Counts connections: a failure seen on an earlier one must not drop the current."""
         self._ended: Nm28Error | None = None
+        self._failure: Nm28Error | None = None
+        """Set when the supervisor itself failed (a bug): raised when the session is left."""
         self._lost = asyncio.Event()
         self._lost_reason = ""
         self._check = asyncio.Event()
@@ -132,7 +169,8 @@ class Session:
         self.reconnects = 0
 
     def __repr__(self) -> str:
-        return f"<Session client {self.client.index} {self._host}:{self._port} {self._state.value}>"
+        p = self._params
+        return f"<Session client {self.client.index} {p.host}:{p.port} {self._state.value}>"
 
     @property
     def state(self) -> LinkState:
@@ -148,6 +186,7 @@ class Session:
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait for the link; raises Nm28TimeoutError (a TimeoutError), or the reason the
         session ended."""
+        check_seconds("timeout", timeout, optional=True)
         try:
             with anyio.fail_after(timeout):
                 await self._connected.wait()
@@ -160,28 +199,35 @@ class Session:
 
     # --- what the application calls --------------------------------------------------------
 
-    async def subscribe(self, topic: str, qos: int = 0) -> None:
-        """Subscribe now if connected, and again after every reconnect."""
-        self._subscriptions[topic] = qos
-        if self._state is LinkState.CONNECTED:
-            try:
-                await self.client.subscribe(topic, qos)
-            except Nm28Error as exc:
-                self.link_lost(f"subscribe failed: {exc}")
+    async def subscribe(self, topic: str, qos: int = 0, *, timeout: float | None = None) -> int:
+        """Subscribe once the link is up, and again after every reconnect; the granted QoS.
 
-    async def unsubscribe(self, topic: str) -> None:
+        Waits for the link up to `timeout` (default: the session's `publish_timeout`). A
+        filter the broker or module refuses on a live link raises (SubscribeError,
+        CommandError) and is not kept; so is one whose subscribe failed in any other way.
+        """
+        commands.subscribe(self.client.index, _CHECK_MSG_ID, topic, qos)
+        check_seconds("timeout", timeout, optional=True)
         self._subscriptions.pop(topic, None)
-        if self._state is LinkState.CONNECTED:
-            try:
-                await self.client.unsubscribe(topic)
-            except Nm28Error as exc:
-                self.link_lost(f"unsubscribe failed: {exc}")
-                raise
+        granted = await self._on_link(
+            lambda: self.client.subscribe(topic, qos), f"subscribe to {topic!r}", timeout
+        )
+        self._subscriptions[topic] = qos
+        return granted
+
+    async def unsubscribe(self, topic: str, *, timeout: float | None = None) -> None:
+        """Stop re-making the subscription, and unsubscribe once the link is up."""
+        commands.unsubscribe(self.client.index, _CHECK_MSG_ID, topic)
+        check_seconds("timeout", timeout, optional=True)
+        self._subscriptions.pop(topic, None)
+        await self._on_link(
+            lambda: self.client.unsubscribe(topic), f"unsubscribe from {topic!r}", timeout
+        )
 
     async def publish(
         self,
         topic: str,
-        payload: bytes | str,
+        payload: bytes | bytearray | memoryview | str,
         qos: int = 0,
         retain: bool = False,
         *,
@@ -191,50 +237,112 @@ class Session:
         """Publish; succeeds or raises, never drops silently.
 
         `wait=True` waits for the link (bounded outbox, `timeout`, default the session's
-        `publish_timeout`) and retries after a reconnect; `wait=False` fails fast with
-        NotConnectedError while the link is down.
+        `publish_timeout`) and retries after a reconnect; a publish the module refuses on a
+        live link is tried REFUSED_PUBLISH_ATTEMPTS times, backoff delays apart, then raises.
+        `wait=False` tries once (bounded by `timeout` too), and fails fast with
+        NotConnectedError while the link is down. A publish that timed out or was cancelled
+        has an unknown outcome: the message may still be published.
         """
-        commands.check_topic(topic, wildcards=False)
-        commands.as_payload(payload)
+        commands.publish(self.client.index, _CHECK_MSG_ID, topic, payload, qos=qos, retain=retain)
+        check_seconds("timeout", timeout, optional=True)
+
+        def attempt() -> Awaitable[int]:
+            return self.client.publish(topic, payload, qos, retain)
+
         if not wait:
-            if self._ended is not None:
-                raise self._ended
-            if self._state is not LinkState.CONNECTED:
-                raise NotConnectedError(f"client {self.client.index} is {self._state.value}")
-            return await self._publish_once(topic, payload, qos, retain)
+            return await self._on_link(attempt, "publish", timeout, wait=False)
         if self._waiting_publishes >= self._outbox_size:
             raise OutboxFullError(f"{self._waiting_publishes} publishes already wait for the link")
-        limit = self._publish_timeout if timeout is None else timeout
         self._waiting_publishes += 1
         try:
-            with anyio.fail_after(limit):
-                while True:
-                    await self._connected.wait()
-                    if self._ended is not None:
-                        raise self._ended
-                    try:
-                        return await self._publish_once(topic, payload, qos, retain)
-                    except (ModemClosedError, PortLostError):
-                        raise
-                    except Nm28Error as exc:
-                        log.info("publish on client %d will be retried: %s", self.client.index, exc)
-        except TimeoutError:
-            raise Nm28TimeoutError(
-                f"publish on client {self.client.index} not done within {limit:g} s"
-            ) from None
+            return await self._on_link(
+                attempt, "publish", timeout, attempts=REFUSED_PUBLISH_ATTEMPTS
+            )
         finally:
             self._waiting_publishes -= 1
 
-    async def _publish_once(self, topic: str, payload: bytes | str, qos: int, retain: bool) -> int:
-        try:
-            return await self.client.publish(topic, payload, qos, retain)
-        except Nm28Error as exc:
-            self.link_lost(f"publish failed: {exc}")
-            raise
-
     def link_lost(self, reason: str) -> None:
         """Report a lost link (commands failing, status URC); the supervisor reconnects."""
-        if self._state is LinkState.CONNECTED and self._ended is None:
+        self._lose(self._generation, reason)
+
+    # --- running a call on the link --------------------------------------------------------
+
+    async def _on_link(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        what: str,
+        timeout: float | None,
+        *,
+        attempts: int = 1,
+        wait: bool = True,
+    ) -> T:
+        """Run `operation` once the link is up; after a lost link, again on the next one.
+
+        Refused on a live link, it is tried `attempts` times in all, then its error raises.
+        With `wait=False` it runs at most once: NotConnectedError while the link is down.
+        """
+        limit = self._publish_timeout if timeout is None else timeout
+        refusals = 0
+        try:
+            with anyio.fail_after(limit):
+                while True:
+                    if wait:
+                        await self._connected.wait()
+                    if self._ended is not None:
+                        raise self._ended
+                    if self._state is not LinkState.CONNECTED:
+                        raise NotConnectedError(
+                            f"client {self.client.index} is {self._state.value}"
+                        )
+                    generation = self._generation
+                    try:
+                        return await operation()
+                    except (ModemClosedError, PortLostError):
+                        raise
+                    except Nm28Error as exc:
+                        refused = await self._refused(exc, what, generation)
+                        if not wait:
+                            raise
+                        if not refused:
+                            log.info("%s on client %d will be retried", what, self.client.index)
+                            continue
+                        refusals += 1
+                        if refusals >= attempts:
+                            raise
+                        await anyio.sleep(self._backoff.delay(refusals - 1))
+        except TimeoutError as exc:
+            if isinstance(exc, Nm28Error):
+                raise  # the command's own timeout, on a live link
+            raise Nm28TimeoutError(
+                f"{what} on client {self.client.index} not done within {limit:g} s"
+            ) from None
+
+    async def _refused(self, exc: Nm28Error, what: str, generation: int) -> bool:
+        """A command failed: True if the module still reports the link up (the command was
+        refused); otherwise report the link lost and return False."""
+        if not isinstance(exc, ModuleRebootedError) and await self._link_up():
+            log.warning("client %d: %s refused on a live link: %s", self.client.index, what, exc)
+            return True
+        self._lose(generation, f"{what} failed: {exc}")
+        return False
+
+    async def _link_up(self) -> bool:
+        """Whether `AT+MQTTCONN?` reports this client connected (False if it cannot tell)."""
+        try:
+            connections = await self._modem.query_connections()
+        except (ModemClosedError, PortLostError):
+            raise
+        except Nm28Error as exc:
+            log.info("client %d: link check failed: %s", self.client.index, exc)
+            return False
+        return connections.get(self.client.index, False)
+
+    def _lose(self, generation: int, reason: str) -> None:
+        if (
+            self._state is LinkState.CONNECTED
+            and self._ended is None
+            and generation == self._generation
+        ):
             log.warning("client %d link lost: %s", self.client.index, reason)
             self._lost_reason = reason
             self._connected.clear()
@@ -243,31 +351,48 @@ class Session:
     # --- the supervisor task ---------------------------------------------------------------
 
     async def run(self) -> None:
-        """Connect, watch, and reconnect with backoff until cancelled or the modem is gone."""
+        """Connect, watch, and reconnect with backoff until cancelled or the modem is gone.
+
+        Never raises but for cancellation: it runs in a task group beside the caller's code,
+        where an exception would cancel that code and come out wrapped in an ExceptionGroup.
+        A failure of its own ends the session with an Nm28Error instead.
+        """
         remove_urc = self._modem.add_urc_listener(self._on_urc)
         remove_final = self._modem.add_unexpected_final_listener(self._on_unexpected_final)
         reason = "session ended"
+        error: Nm28Error | None = None
         try:
             async with anyio.create_task_group() as tasks:
                 # the port can vanish while the supervisor sleeps or watches: end at once
                 tasks.start_soon(self._end_with_modem, tasks.cancel_scope)
                 reason = await self._supervise()
                 tasks.cancel_scope.cancel()
+        except Exception as exc:
+            log.exception("the supervisor of client %d failed", self.client.index)
+            error = self._failure = Nm28Error(
+                f"the supervisor of client {self.client.index} failed: {first_leaf(exc)!r}"
+            )
+            error.__cause__ = exc
+            reason = str(error)
         finally:
             remove_urc()
             remove_final()
-            error = None
-            if self._modem.closed:  # wait_closed() returns at once: it does not suspend
-                error = await self._modem.wait_closed()
+            if error is None and self._modem.closed:
+                error = await self._modem.wait_closed()  # returns at once: it does not suspend
                 reason = str(error)
             self._end(reason, error)
+
+    def raise_if_failed(self) -> None:
+        """Raise the supervisor's own failure, if it had one."""
+        if self._failure is not None:
+            raise self._failure
 
     async def _end_with_modem(self, scope: anyio.CancelScope) -> None:
         await self._modem.wait_closed()
         scope.cancel()
 
     def _end(self, reason: str, error: Nm28Error | None) -> None:
-        """The session is over: fail every waiting publish, end `states()`."""
+        """The session is over: fail every waiting call, end `states()`."""
         if self._ended is None:
             self._ended = error or NotConnectedError(
                 f"the session of client {self.client.index} ended"
@@ -278,57 +403,79 @@ class Session:
         self._states.close()
 
     async def _supervise(self) -> str:
+        """Connect and watch until the modem is gone; return why."""
         attempt = 0
         while True:
             self._set_state(LinkState.CONNECTING, "connecting")
             reboots = self._modem.reboots
             try:
-                await self._establish()
+                refused = await self._establish()
                 if self._modem.reboots != reboots:
                     # the module forgot part of what was just set up (its configuration)
                     raise ModuleRebootedError("the module rebooted while connecting")
             except (ModemClosedError, PortLostError) as exc:
                 return str(exc)
-            except ModuleRebootedError as exc:
-                self._set_state(LinkState.BACKING_OFF, f"{exc}; retry at once")
-                continue
             except Nm28Error as exc:
-                delay = self._backoff.delay(attempt)
+                await self._back_off(attempt, str(exc))
                 attempt += 1
-                self._set_state(LinkState.BACKING_OFF, f"{exc}; retry in {delay:.2f} s")
-                await anyio.sleep(delay)
                 continue
-            attempt = 0
+            up_since = anyio.current_time()
+            self._generation += 1
             self._lost.clear()
             self._check.clear()
-            self._set_state(LinkState.CONNECTED, "connected")
+            note = f" (resubscription refused: {', '.join(refused)})" if refused else ""
+            self._set_state(LinkState.CONNECTED, "connected" + note)
             self._connected.set()
             try:
                 reason = await self._watch()
             except (ModemClosedError, PortLostError) as exc:
-                self._connected.clear()
                 return str(exc)
-            self._connected.clear()
+            finally:
+                self._connected.clear()
             self.reconnects += 1
-            self._set_state(LinkState.BACKING_OFF, reason)
+            if anyio.current_time() - up_since >= self._backoff.maximum:
+                attempt = 0  # the link was stable: start the delays afresh
+            await self._back_off(attempt, reason)
+            attempt += 1
 
-    async def _establish(self) -> None:
-        """Apply the configuration, reopen, reconnect, resubscribe."""
-        client = self.client
-        if self._config:
-            await client.configure(**self._config)
+    async def _back_off(self, attempt: int, reason: str) -> None:
+        delay = self._backoff.delay(attempt)
+        self._set_state(LinkState.BACKING_OFF, f"{reason}; retry in {delay:.2f} s")
+        await anyio.sleep(delay)
+
+    async def _establish(self) -> list[str]:
+        """Apply the configuration, reopen, reconnect, resubscribe; return the filters the
+        broker refused this time (they are dropped)."""
+        client, params = self.client, self._params
+        options = params.configure_options()
+        if options:
+            await client.configure(**options)
         if client.state is not ClientState.CLOSED:
             await _release(client)
         try:
-            await client.open(self._host, self._port)
+            await client.open(params.host, params.port)
         except OpenError as exc:
             if exc.code != OPEN_INDEX_IN_USE:
                 raise
             await _release(client)  # the module still holds the old network: drop it
-            await client.open(self._host, self._port)
-        await client.connect(self._client_id, self._username, self._password)
+            await client.open(params.host, params.port)
+        await client.connect(params.client_id, params.username, params.password)
+        refused = []
         for topic, qos in list(self._subscriptions.items()):
-            await client.subscribe(topic, qos)
+            try:
+                await client.subscribe(topic, qos)
+            except (ModemClosedError, PortLostError, ModuleRebootedError):
+                raise
+            except Nm28Error as exc:
+                if not await self._link_up():
+                    raise
+                log.warning(
+                    "client %d: the broker refused %r on resubscription (%s); it is dropped",
+                    client.index, topic, exc,
+                )  # fmt: skip
+                del self._subscriptions[topic]
+                refused.append(repr(topic))
+        return refused
 
     async def _watch(self) -> str:
         """Return the reason the link is considered lost."""
@@ -340,13 +487,7 @@ class Session:
             if self._lost.is_set():
                 return f"link lost: {self._lost_reason}"
             self._check.clear()
-            try:
-                connections = await self._modem.query_connections()
-            except (ModemClosedError, PortLostError):
-                raise
-            except Nm28Error as exc:
-                return f"poll failed: {exc}"
-            if not connections.get(self.client.index, False):
+            if not await self._link_up():
                 return "poll: the module reports the client disconnected"
 
     def _on_unexpected_final(self, final: Final) -> None:
@@ -370,16 +511,20 @@ class Session:
 
 @asynccontextmanager
 async def supervised(session: Session) -> AsyncIterator[Session]:
-    """Run the session's supervisor beside the caller's body; stop it on exit."""
-    async with background_tasks() as tasks:
-        tasks.start_soon(session.run)
-        yield session
-    await _release(session.client)
+    """Run the session's supervisor beside the caller's body; on exit, however the body
+    ends, stop it and free the client index (shielded, bounded)."""
+    try:
+        async with background_tasks() as tasks:
+            tasks.start_soon(session.run)
+            yield session
+    finally:
+        await _release(session.client)
+    session.raise_if_failed()
 
 
 async def _release(client: MqttClient) -> None:
-    """DISCONNECT then CLOSE, each bounded, so the module holds no network for the index."""
-    await tear_down(client, client.disconnect, client.close, limit=CLEAN_UP_LIMIT)
+    """DISCONNECT then CLOSE, so the module holds no network for the index."""
+    await tear_down(client, client.disconnect, client.close)
 
 
 async def _set_then_cancel(event: asyncio.Event, scope: anyio.CancelScope) -> None:

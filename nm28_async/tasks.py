@@ -1,4 +1,5 @@
-"""A task group whose host body's exceptions reach the caller as themselves.
+"""A task group whose host body's exceptions reach the caller as themselves; and the first
+exception inside the groups that task groups raise.
 
 anyio wraps whatever a task group's body raises in an ExceptionGroup. Our context managers run
 background tasks beside the *caller's* code, so a ValueError raised there must stay a
@@ -24,3 +25,10 @@ async def background_tasks() -> AsyncIterator[TaskGroup]:
     finally:
         tasks.cancel_scope.cancel()
         await tasks.__aexit__(None, None, None)
+
+
+def first_leaf(exc: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups: what a reader wants named."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc

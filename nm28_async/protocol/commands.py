@@ -331,15 +331,17 @@ def ctwing_post_version(client_index: int) -> Command:
     return _command(f"AT+CTWINGPOSTVER={client_index}", ResultKey("CTWINGPOSTVER"))
 
 
-_RAW_NAME = re.compile(r"AT\+([A-Za-z0-9_]+)(=\?|=|\?)?", re.IGNORECASE)
+_RAW_NAME = re.compile(r"AT\+([A-Za-z0-9_]+)(=\?|=|\?)?(.*)", re.IGNORECASE | re.DOTALL)
+_KEYED_BY_MSG_ID = frozenset({"MQTTSUB", "MQTTUNS"})
 
 
 def raw(line: str) -> Command:
     """Any AT command the driver has no encoder for (AT+CSQ, ATI, ...).
 
     Its answer shape comes from its name: `AT+CSQ` collects `+CSQ:` lines; a set command of
-    the MQTT family answers in result lines only and waits for the network. Its result line
-    itself is nobody's: it reaches `modem.urcs()`.
+    the MQTT family answers in result lines only, waits for the network, and awaits its
+    result line when its arguments name the client (and message id) as numbers.
+    `AT+MQTTPUBEX=` is refused: only `publish` writes a payload after the prompt.
     """
     if not isinstance(line, str):
         raise ValueError(f"command must be a str, got {type(line).__name__}")
@@ -355,11 +357,32 @@ def raw(line: str) -> Command:
             line.encode("utf-8") + b"\r", redact(line), text=not bare, secrets=secrets_in(line)
         )
     name, form = m.group(1).upper(), m.group(2)
+    network = name in NETWORK_COMMANDS and form == "="
+    if network and name == "MQTTPUBEX":
+        raise ValueError(
+            "AT+MQTTPUBEX needs its payload after the prompt: use client.publish() (or"
+            " `nm28 at --payload`)"
+        )
     return Command(
         line.encode("utf-8") + b"\r",
         redact(line),
         info=name,
         text=name not in _RESULT_LINES_ONLY or (name == "MQTTCFG" and form == "?"),
-        network=name in NETWORK_COMMANDS and form == "=",
+        result=_raw_result_key(name, m.group(3)) if network else None,
+        network=network,
         secrets=secrets_in(line),
     )
+
+
+def _raw_result_key(name: str, arguments: str) -> ResultKey | None:
+    """The result line a hand-typed set command awaits (`AT+MQTTSUB=0,7,"t",1` -> MQTTSUB,
+    client 0, message id 7); None when its arguments do not name them as numbers (then the
+    module's final code is all the answer there is)."""
+    if name == "CTWINGPOSTVER":
+        return ResultKey(name)
+    fields = [field.strip() for field in arguments.split(",", 2)]
+    numbers = [int(f) for f in fields[:2] if f.isdigit() and len(f) <= 5]
+    if name in _KEYED_BY_MSG_ID:
+        return ResultKey(name, *numbers) if len(numbers) == 2 else None
+    named = fields[0].isdigit() and len(fields[0]) <= 5
+    return ResultKey(name, int(fields[0])) if named else None

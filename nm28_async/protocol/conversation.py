@@ -70,11 +70,13 @@ class Failure(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Completed:
-    """A command succeeded: its information lines, and its result line's answer if it has one."""
+    """A command succeeded: its information lines, and its result line (as the module
+    printed it, and as a typed answer) if it has one."""
 
     handle: int
     lines: tuple[ResultLine | TextLine, ...]
     answer: Answer | None
+    result: ResultLine | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,7 @@ class _Exchange:
         "local_timeout",
         "network_timeout",
         "prompt_owed_until",
+        "result",
         "stage",
     )
 
@@ -171,6 +174,7 @@ class _Exchange:
         self.prompt_owed_until = 0.0
         self.lines: list[ResultLine | TextLine] = []
         self.answer: Answer | None = None
+        self.result: ResultLine | None = None
         self.caller = True
         """Someone waits for the outcome (not after cancel, nor after its timeout)."""
 
@@ -293,7 +297,9 @@ class Conversation:
         for exchange in [e for e in self._keys.values() if e.stage is _Stage.RESULT]:
             if now >= exchange.deadline:
                 self._fail(
-                    exchange, Failure.NO_RESULT, detail=f"within {exchange.network_timeout:g} s"
+                    exchange,
+                    Failure.NO_RESULT,
+                    detail=f"no result line within {exchange.network_timeout:g} s",
                 )
         self._advance(now)
 
@@ -412,6 +418,7 @@ class Conversation:
                     self._events.append(Progress(exchange.handle, answer))
                     return
                 exchange.answer = answer
+                exchange.result = line
                 if exchange.stage is _Stage.RESULT:
                     self._finish(exchange)
                 return  # the result before OK (the manual's order): the final completes it
@@ -490,12 +497,14 @@ class Conversation:
         if wire.stage is _Stage.PROMPT and now < wire.prompt_owed_until:
             # The caller learns of it now (the outcome is unknown), but the prompt is still
             # owed: nothing is written until it, or a final code, comes.
-            self._fail(wire, Failure.TIMED_OUT, detail="no prompt in time")
+            detail = f"no prompt within {wire.local_timeout:g} s"
+            self._fail(wire, Failure.TIMED_OUT, detail=detail)
             wire.deadline = wire.prompt_owed_until
             return
         self._wire = None
         self._owed_finals += 1
-        self._fail(wire, Failure.TIMED_OUT, detail="no final result code in time")
+        late = wire.network_timeout if wire.command.network else wire.local_timeout
+        self._fail(wire, Failure.TIMED_OUT, detail=f"no final result code within {late:g} s")
 
     def _start_probe(self, attempts: int, *, echo_off: bool, now: float) -> None:
         self._probe = _Probe(attempts, self._owed_finals, echo_off)
@@ -574,7 +583,8 @@ class Conversation:
         if exchange.caller:
             exchange.caller = False
             del self._live[exchange.handle]
-            self._events.append(Completed(exchange.handle, tuple(exchange.lines), exchange.answer))
+            lines = tuple(exchange.lines)
+            self._events.append(Completed(exchange.handle, lines, exchange.answer, exchange.result))
 
     def _fail(
         self, exchange: _Exchange, failure: Failure, final: Final | None = None, detail: str = ""
@@ -594,5 +604,10 @@ class Conversation:
 
 
 def _describe(key: ResultKey) -> str:
-    where = "" if key.client_index is None else f" for client {key.client_index}"
-    return f"a {key.name}{where} is already pending"
+    if key.client_index is None:
+        return (
+            f"a {key.name} already awaits its result line, which names no client: only one at"
+            " a time can be matched to its caller"
+        )
+    what = "" if key.msg_id is None else f" with message id {key.msg_id}"
+    return f"a {key.name} for client {key.client_index}{what} is already pending"

@@ -5,11 +5,14 @@ configuration and resubscription, publishing through an outage, and the session'
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from support.brokers import BrokerInfo, MosquittoFactory, publish_with_tool, start_subscriber
 from support.rig import FAST_BACKOFF, collect, wait_reconnected, wait_until
@@ -31,6 +34,11 @@ pytestmark = pytest.mark.e2e
 async def history(session: Session) -> list[StateChange]:
     """Every state change of a session that has ended."""
     return [change async for change in session.states()]
+
+
+def wire_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the driver's wire trace logged (caplog set to DEBUG for nm28_async.wire)."""
+    return [r.getMessage() for r in caplog.records if r.name == "nm28_async.wire"]
 
 
 def fast_session(
@@ -86,7 +94,7 @@ async def test_dropped_link_is_found_by_poll_and_restored(
     ]
     assert "poll" in changes[2].reason
     # the configuration was applied on both connections
-    sent = [r.getMessage() for r in caplog.records if r.name == "nm28_async.wire"]
+    sent = wire_lines(caplog)
     assert sum('"keepalive",2,45' in line for line in sent) == 2
     assert sum("MQTTSUB=2" in line for line in sent) == 2
 
@@ -211,3 +219,85 @@ async def test_leaving_the_session_disconnects_and_closes_the_client(
             await session.publish("t", b"late", wait=False)
         with pytest.raises(NotConnectedError):
             await session.publish("t", b"late")
+
+
+DYNSEC_PLUGIN_PLACES = (
+    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/mosquitto_dynamic_security.so",
+    "/usr/local/lib/mosquitto_dynamic_security.so",
+)
+
+
+def refusing_broker(mosquitto: MosquittoFactory, folder: Path, denied: str) -> BrokerInfo:
+    """mosquitto whose dynamic-security plugin refuses subscriptions to ``denied`` (SUBACK
+    0x80), as an ACL of a real deployment does. mosquitto 2.0's ``acl_file`` cannot: it
+    grants every subscription and filters at delivery."""
+    plugin = next((p for p in DYNSEC_PLUGIN_PLACES if Path(p).exists()), None)
+    if plugin is None:
+        pytest.skip("mosquitto's dynamic security plugin is not installed")
+    rules = {
+        "defaultACLAccess": {
+            "publishClientSend": True, "publishClientReceive": True,
+            "subscribe": True, "unsubscribe": True,
+        },
+        "clients": [],
+        "groups": [{"groupname": "anonymous", "roles": [{"rolename": "deny"}], "clients": []}],
+        "roles": [{
+            "rolename": "deny",
+            "acls": [{"acltype": "subscribePattern", "topic": denied, "allow": False}],
+        }],
+        "anonymousGroup": "anonymous",
+    }  # fmt: skip
+    config = folder / "dynamic-security.json"
+    config.write_text(json.dumps(rules))
+    return mosquitto.start(extra=(f"plugin {plugin}", f"plugin_opt_config_file {config}"))
+
+
+@pytest.mark.asyncio
+async def test_subscription_refused_by_the_broker_raises_and_keeps_the_link(
+    mosquitto: MosquittoFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="nm28_async.wire")
+    info = refusing_broker(mosquitto, tmp_path, "secret/#")
+    async with VirtualModem(info.url) as sim:
+        path = await sim.serve_pty()
+        async with (
+            nm.Modem.open(path) as modem,
+            fast_session(modem, info, 0, "sup-acl", poll_interval=0.3) as session,
+        ):
+            assert await session.subscribe("open/#", qos=1) == 1
+            with pytest.raises(nm.SubscribeError) as caught:
+                await session.subscribe("secret/#", qos=1)
+            assert caught.value.code == 2
+            assert session.state is LinkState.CONNECTED
+            await publish_with_tool(info, "open/a", b"still-subscribed")
+            (message,) = await collect(session, 1, timeout=5)
+            assert message.payload == b"still-subscribed"
+            # a reconnection re-makes only the granted filter, and succeeds
+            assert sim.drop_link(0)
+            await wait_reconnected(session, 1, timeout=10)
+            await publish_with_tool(info, "open/b", b"after-reconnect")
+            (message,) = await collect(session, 1, timeout=5)
+            assert message.payload == b"after-reconnect"
+            assert (session.state, session.reconnects) == (LinkState.CONNECTED, 1)
+    sent = wire_lines(caplog)
+    assert sum('"secret/#"' in line for line in sent) == 1
+    assert sum('"open/#"' in line for line in sent) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_deadline_ending_mqtt_frees_the_index_for_the_next(
+    sim: VirtualModem, broker: BrokerInfo
+) -> None:
+    path = await sim.serve_pty()
+    async with nm.Modem.open(path) as modem:
+        with anyio.move_on_after(60) as scope:
+            async with modem.mqtt(1, broker.host, broker.port, client_id="deadline") as client:
+                await client.subscribe("deadline/t", qos=1)
+                scope.deadline = anyio.current_time() + 0.1
+                await anyio.sleep(60)
+        assert scope.cancelled_caught
+        assert 1 not in await modem.query_open()
+        async with modem.mqtt(1, broker.host, broker.port, client_id="deadline") as client:
+            assert client.state is nm.ClientState.CONNECTED

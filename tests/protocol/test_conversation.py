@@ -162,9 +162,10 @@ def test_text_line_during_an_mqtt_command_is_a_urc() -> None:
     handle = talk.submit(OPEN)
     talk.sent()
     talk.module(b"\r\nNO CARRIER\r\n\r\n+MQTTOPEN:0,0\r\n" + OK)
+    result = ResultLine("MQTTOPEN", ("0", "0"), "+MQTTOPEN:0,0")
     assert talk.take() == [
         Unsolicited(TextLine("NO CARRIER")),
-        Completed(handle, (), OpenAnswer(0, 0)),
+        Completed(handle, (), OpenAnswer(0, 0), result),
     ]
 
 
