@@ -40,9 +40,9 @@ FULL = Plan(
     publish_seconds=0.6, deployment_seconds=3.0, memory_messages=10_000, profile_count=60_000,
 )
 QUICK = Plan(
-    rounds=3, ingest_sizes=(64, 2048), ingest_bytes=6_000_000, ingest_max=20_000,
+    rounds=3, ingest_sizes=(64, 2048), ingest_bytes=4_000_000, ingest_max=20_000,
     roundtrip_count=500, publish_points=((0.02, True),), publish_seconds=0.25,
-    deployment_seconds=0.8, memory_messages=10_000, profile_count=10_000,
+    deployment_seconds=0.7, memory_messages=10_000, profile_count=10_000,
 )
 
 CLIENTS = wire.CLIENTS
