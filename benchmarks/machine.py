@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import subprocess
@@ -10,10 +11,8 @@ from typing import Any
 
 from .rig import ROOT
 
-PACKAGES = (
-    "nm28-async", "pyserial", "pyserial-asyncio", "anyio", "paho-mqtt", "amqtt",
-    "matplotlib", "psutil",
-)
+PACKAGES = ("nm28-async", "pyserial", "pyserial-asyncio", "anyio", "uvloop")
+"""What the figures depend on (uvloop: whether installed; the benchmarks do not use it)."""
 
 
 def cpu_model() -> str:
@@ -44,6 +43,15 @@ def _commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _event_loop() -> str:
+    """The loop `asyncio.run` uses here (the targets are judged on the default one)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return f"asyncio {type(loop).__name__}"
+    finally:
+        loop.close()
+
+
 def describe() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
@@ -51,6 +59,7 @@ def describe() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
+        "event_loop": _event_loop(),
         "packages": {name: _version(name) for name in PACKAGES},
         "commit": _commit(),
         "load_average_at_start": os.getloadavg(),

@@ -1,4 +1,4 @@
-"""The scaling curves: rate vs payload size, vs clients, vs latency."""
+"""The figures as a plot: medians with their min-max band (error bars) over the rounds."""
 
 from __future__ import annotations
 
@@ -9,67 +9,73 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+STYLES = {"driver": "o-", "readuntil": "s--", "floor": "^:", "peer": "x-."}
+
+
+def _errors(summaries: list[dict[str, Any]], figure: str, scale: float = 1.0) -> list[list[float]]:
+    """Distances from each median down to the band's min and up to its max."""
+    lows, highs = [], []
+    for s in summaries:
+        median, (low, high) = s["median"][figure], s["band"][figure]
+        lows.append((median - low) * scale)
+        highs.append((high - median) * scale)
+    return [lows, highs]
+
+
+def _ingest(ax: Axes, ingest: dict[str, Any], figure: str, ylabel: str, title: str) -> None:
+    sizes = [int(s) for s in ingest]
+    for variant in next(iter(ingest.values()))["variants"]:
+        summaries = [ingest[str(s)]["variants"][variant] for s in sizes]
+        ax.errorbar(sizes, [s["median"][figure] for s in summaries],
+                    yerr=_errors(summaries, figure), fmt=STYLES.get(variant, "o-"),
+                    capsize=3, label=variant)  # fmt: skip
+    ax.set(xscale="log", yscale="log", xlabel="payload bytes", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _deployment(ax: Axes, deployment: dict[str, Any]) -> None:
+    names = list(deployment)
+    width = 0.38
+    for offset, variant in ((-width / 2, "driver"), (width / 2, "floor")):
+        summaries = [deployment[n]["variants"][variant] for n in names]
+        ax.bar([i + offset for i in range(len(names))],
+               [s["median"]["cpu_share"] * 100 for s in summaries], width,
+               yerr=_errors(summaries, "cpu_share", 100), capsize=3, label=variant)  # fmt: skip
+    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set(ylabel="% of one core", title="What a deployment pays: CPU share on a paced stream")
+    ax.legend(fontsize=8)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def _targets(ax: Axes, targets: list[dict[str, Any]]) -> None:
+    ys = list(range(len(targets)))[::-1]
+    for y, t in zip(ys, targets, strict=True):
+        color = "tab:green" if t["verdict"] == "holds" else "tab:red"
+        band = t["band"] or [t["ratio"], t["ratio"]]
+        ax.errorbar([t["ratio"]], [y], xerr=[[t["ratio"] - band[0]], [band[1] - t["ratio"]]],
+                    fmt="o", color=color, capsize=3)  # fmt: skip
+        ax.plot([t["threshold"]], [y], "<" if t["at_most"] else ">", color="black", ms=7)
+    ax.set_yticks(ys, [t["target"] for t in targets], fontsize=7)
+    ax.set(xlabel="ratio (median, band); black: threshold (> at least, < at most)",
+           title="Targets")
+    ax.grid(True, axis="x", alpha=0.3)
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    fig, ((sizes_ax, mb_ax), (clients_ax, latency_ax)) = plt.subplots(2, 2, figsize=(12, 9))
-    ingest = results["ingest"]
-    sizes = [int(s) for s in ingest]
-    for name, style in (("driver", "o-"), ("readuntil", "s--"), ("pipe", "^:")):
-        sizes_ax.plot(sizes, [ingest[str(s)][name]["rate"] for s in sizes], style, label=name)
-        mb_ax.plot(sizes, [ingest[str(s)][name]["mb_per_s"] for s in sizes], style, label=name)
-    peer = {int(k.split("_")[1]): v["peer"] for k, v in results["peer"].items()
-            if k.startswith("chunked")}
-    if peer:
-        xs = sorted(peer)
-        sizes_ax.plot(xs, [peer[s]["rate"] for s in xs], "x-.", label="peer (thread, chunked)")
-        mb_ax.plot(xs, [peer[s]["mb_per_s"] for s in xs], "x-.", label="peer (thread, chunked)")
-    reference = {k: v for k, v in results.get("reference_read", {}).items() if k != "read_size"}
-    for size, row in reference.items():
-        mb_ax.plot([int(size)], [row["driver"]["mb_per_s"]], "o", mfc="none",
-                   label=f"driver, pyserial-asyncio {results['reference_read']['read_size']} B "
-                   "reads (reference)")
-    for ax, unit in ((sizes_ax, "messages/s"), (mb_ax, "MB/s")):
-        ax.set(xscale="log", xlabel="payload bytes", ylabel=unit,
-               title=f"Ingest, six clients: {unit} vs payload size")
-        ax.set_yscale("log")
-        ax.legend(fontsize=8)
-        ax.grid(True, which="both", alpha=0.3)
-
-    after = results["concurrency"]["after_ok"]
-    for latency in sorted({p["latency_s"] for p in after}):
-        points = [p for p in after if p["latency_s"] == latency]
-        xs = [p["clients"] for p in points]
-        line = clients_ax.plot(xs, [p["rate"] for p in points], "o-",
-                               label=f"L={latency * 1000:g} ms")[0]
-        clients_ax.plot(xs, [p["bound"] for p in points], "--", color=line.get_color(),
-                        alpha=0.6)
-        clients_ax.plot(xs, [p["ideal"] for p in points], ":", color=line.get_color(),
-                        alpha=0.4)
-    clients_ax.set(yscale="log", xlabel="clients publishing", ylabel="publishes/s",
-                   title="Virtual NM28: publish rate vs clients (result after OK)\n"
-                   "dashed: bare host on the same sim; dotted: min(n/L, channel)")
-    clients_ax.legend(fontsize=8)
-    clients_ax.grid(True, which="both", alpha=0.3)
-
-    six = sorted((p for p in after if p["clients"] == 6), key=lambda p: p["latency_s"])
-    before = sorted(results["concurrency"]["before_ok"], key=lambda p: p["latency_s"])
-    ms = [p["latency_s"] * 1000 for p in six]
-    latency_ax.plot(ms, [p["rate"] for p in six], "o-", label="6 clients, after OK")
-    latency_ax.plot(ms, [p["bound"] for p in six], "--", label="bare host, after OK")
-    latency_ax.plot(ms, [p["ideal"] for p in six], ":", label="ideal min(6/L, channel)")
-    ms = [p["latency_s"] * 1000 for p in before]
-    latency_ax.plot(ms, [p["rate"] for p in before], "s-", label="6 clients, before OK")
-    latency_ax.plot(ms, [p["bound"] for p in before], "--", label="bare host, before OK")
-    latency_ax.plot(ms, [p["ideal"] for p in before], ":", label="ideal 1/L")
-    latency_ax.set(xscale="log", yscale="log", xlabel="acknowledgement latency L (ms)",
-                   ylabel="publishes/s", title="Virtual NM28: publish rate vs latency")
-    latency_ax.legend(fontsize=8)
-    latency_ax.grid(True, which="both", alpha=0.3)
-
-    fig.suptitle(f"nm28_async benchmarks ({results['machine']['cpu_model']}, "
-                 f"{results['machine']['cpu_count']} CPUs, "
-                 f"Python {results['machine']['python']})", fontsize=10)
+    fig, ((rate_ax, cpu_ax), (deploy_ax, target_ax)) = plt.subplots(2, 2, figsize=(13, 9))
+    _ingest(rate_ax, results["ingest"], "rate", "messages/s",
+            "Ingest, six clients: messages/s vs payload size")
+    _ingest(cpu_ax, results["ingest"], "cpu_us_per_item", "CPU µs per message",
+            "Ingest: consumer CPU µs per message")
+    _deployment(deploy_ax, results["deployment"])
+    _targets(target_ax, results["targets"])
+    m = results["machine"]
+    fig.suptitle(f"nm28_async benchmarks, {results['mode']} run, {results['plan']['rounds']} "
+                 f"interleaved rounds ({m['cpu_model']}, {m['cpu_count']} CPUs, "
+                 f"Python {m['python']})", fontsize=10)  # fmt: skip
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

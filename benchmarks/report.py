@@ -1,172 +1,165 @@
-"""The headline figures as rows: printed as a console table and as a README markdown table."""
+"""The results as three tables (targets, measurements, deployment), the machine and memory:
+markdown for `latest.md` and the README, aligned text for the console."""
 
 from __future__ import annotations
 
 from typing import Any
 
-Row = tuple[str, str, str, str, str]
-HEADER: Row = ("measurement", "driver", "baseline", "ratio", "target")
-Target = tuple[str, str, str, str, str]
-TARGET_HEADER: Target = ("target (issue)", "compared", "ratio", "threshold", "verdict")
+Row = tuple[str, ...]
+Table = tuple[Row, list[Row]]
+
+UNITS = {"ingest": "msg/s", "roundtrip": "AT/s", "publish": "pub/s"}
 
 
-def _n(value: float, unit: str = "") -> str:
+def _n(value: float) -> str:
     if value >= 100:
-        text = f"{value:,.0f}"
-    elif value >= 10:
-        text = f"{value:.1f}"
-    else:
-        text = f"{value:.2f}"
-    return f"{text} {unit}".strip()
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
 
 
-def _verdict(ratio: float, threshold: float) -> str:
-    return "holds" if ratio >= threshold else "misses"
+def _band(band: list[float], fmt: str = "") -> str:
+    low, high = band
+    return f"{low:{fmt}}-{high:{fmt}}" if fmt else f"{_n(low)}-{_n(high)}"
 
 
-def _six(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted((p for p in points if p["clients"] == 6), key=lambda p: p["latency_s"])
+def _pct(value: float) -> str:
+    return f"{value * 100:.2f} %"
 
 
-def targets(results: dict[str, Any]) -> list[Target]:
-    """Each target of the issue: what is compared, the ratio, the threshold, the verdict."""
-    out: list[Target] = []
-    ingest = results["ingest"]
-    if "64" in ingest:
-        ratio = ingest["64"]["driver_vs_readuntil"]
-        out.append(("ingest 64 B >= readuntil rate", "driver / readuntil msg/s",
-                    f"{ratio:.3f}", ">= 1.0", _verdict(ratio, 1.0)))
-    if "2048" in ingest:
-        ratio = ingest["2048"]["driver_vs_pipe"]
-        out.append(("ingest 2048 B >= 0.9 of pipe", "driver / pipe MB/s",
-                    f"{ratio:.3f}", ">= 0.9", _verdict(ratio, 0.9)))
-    ratio = results["roundtrip"]["bare_time_over_driver_time"]
-    out.append(('command("AT") round trip', "bare time / driver time",
-                f"{ratio:.3f}", ">= 0.9", _verdict(ratio, 0.9)))
-    cc = results["concurrency"]
-    for point in _six(cc["after_ok"]):
-        ratio = point["ratio_to_bound"]
-        out.append((f"6 clients, result after OK, L={point['latency_s'] * 1000:g} ms",
-                    "driver / bound (bare host, same sim)", f"{ratio:.3f}", ">= 0.95",
-                    _verdict(ratio, 0.95)))
-    for point in cc["before_ok"]:
-        ratio = point["ratio_to_bound"]
-        out.append((f"6 clients, result before OK, L={point['latency_s'] * 1000:g} ms",
-                    "driver / bound (bare host, same sim)", f"{ratio:.3f}", ">= 0.95",
-                    _verdict(ratio, 0.95)))
-    for baud, row in results["pacing"].items():
-        ratio = row["driver_share"] / row["pipe_share"]
-        out.append((f"UART share at {baud} baud",
-                    f"driver share {row['driver_share']:.3f}, pipe share "
-                    f"{row['pipe_share']:.3f} of baud/10; driver / pipe",
-                    f"{ratio:.3f}", "~1.0 (>= 0.95)", _verdict(ratio, 0.95)))
-    return out
+def targets_table(results: dict[str, Any]) -> Table:
+    header = ("target", "compared", "median ratio", "band (rounds)", "threshold", "verdict")
+    rows: list[Row] = [
+        (t["target"], t["compared"], f"{t['ratio']:.3f}",
+         _band(t["band"], ".3f") if t["band"] else "-",
+         f"{'<=' if t['at_most'] else '>='} {t['threshold']:g}", t["verdict"])
+        for t in results["targets"]
+    ]  # fmt: skip
+    return header, rows
 
 
-def rows(results: dict[str, Any]) -> list[Row]:
-    out: list[Row] = []
-    for size, row in results["ingest"].items():
-        driver, pipe, readuntil = row["driver"], row["pipe"], row["readuntil"]
-        target = {"64": ">= 1.0 (readuntil)", "2048": ">= 0.9 (pipe)"}.get(size, "")
-        base, ratio = (pipe, row["driver_vs_pipe"]) if size == "2048" else (
-            readuntil, row["driver_vs_readuntil"])
-        name = "pipe" if size == "2048" else "readuntil"
-        out.append((
-            f"ingest {size} B, 6 clients",
-            f"{_n(driver['rate'], 'msg/s')}, {_n(driver['mb_per_s'], 'MB/s')}, "
-            f"{_n(driver['cpu_us_per_item'], 'µs CPU/msg')}",
-            f"{name} {_n(base['rate'], 'msg/s')}, {_n(base['mb_per_s'], 'MB/s')}; "
-            + (f"readuntil {_n(readuntil['rate'], 'msg/s')}" if size == "2048"
-               else f"pipe {_n(pipe['rate'], 'msg/s')}"),
-            f"{ratio:.2f}",
-            target,
-        ))
-    reference = results.get("reference_read", {})
-    for size, row in reference.items():
-        if size == "read_size":
-            continue
-        driver = row["driver"]
-        out.append((
-            f"ingest {size} B, pyserial-asyncio default {reference['read_size']} B reads "
-            "(reference)",
-            f"{_n(driver['rate'], 'msg/s')}, {_n(driver['mb_per_s'], 'MB/s')}",
-            f"pipe {_n(row['pipe']['rate'], 'msg/s')}, {_n(row['pipe']['mb_per_s'], 'MB/s')}; "
-            f"readuntil {_n(row['readuntil']['rate'], 'msg/s')}",
-            f"{row['driver_vs_pipe']:.2f}",
-            "vs pipe",
-        ))
-    rt = results["roundtrip"]
-    out.append((
-        'command("AT") round trip',
-        f"{_n(rt['driver']['rate'], '/s')}, {_n(rt['driver']['cpu_us_per_item'], 'µs CPU')}",
-        f"bare {_n(rt['bare']['rate'], '/s')}, {_n(rt['bare']['cpu_us_per_item'], 'µs CPU')}",
-        f"{rt['bare_time_over_driver_time']:.2f}",
-        ">= 0.9 (bare/driver time)",
-    ))
-    ch = results["channel"]
-    out.append((
-        "publish, AT channel saturated (responder, L=0, 6 clients)",
-        _n(ch["channel_driver_6_clients"]["rate"], "pub/s"),
-        f"bare exchange {_n(ch['channel_bare']['rate'], 'pub/s')}",
-        f"{ch['driver_channel_share']:.2f}",
-        "",
-    ))
-    cc = results["concurrency"]
-    for point in _six(cc["after_ok"]):
-        out.append((
-            f"sim: publish, 6 clients, result after OK, L={point['latency_s'] * 1000:g} ms",
-            f"{_n(point['rate'], 'pub/s')}, {_n(point['cpu_us_per_publish'], 'µs CPU')}",
-            f"bound {_n(point['bound'], 'pub/s')} (ideal 6/L {_n(point['ideal'])})",
-            f"{point['ratio_to_bound']:.2f} ({point['ratio_to_ideal']:.2f})",
-            ">= 0.95 of bound",
-        ))
-    for point in cc["before_ok"]:
-        out.append((
-            f"sim: publish, 6 clients, result before OK, L={point['latency_s'] * 1000:g} ms",
-            f"{_n(point['rate'], 'pub/s')}, {_n(point['cpu_us_per_publish'], 'µs CPU')}",
-            f"bound {_n(point['bound'], 'pub/s')} (ideal 1/L {_n(point['ideal'])})",
-            f"{point['ratio_to_bound']:.2f} ({point['ratio_to_ideal']:.2f})",
-            ">= 0.95 of bound",
-        ))
-    for baud, row in results["pacing"].items():
-        out.append((
-            f"sim: ingest {row['payload_bytes']} B at {baud} baud",
-            f"{_n(row['driver']['rate'], 'msg/s')}, share {row['driver_share']:.3f}",
-            f"line {_n(row['line_rate_bytes_per_s'], 'B/s')}; pipe share {row['pipe_share']:.3f}",
-            f"{row['driver_share'] / row['pipe_share']:.3f}",
-            "~1.0 (driver / pipe)",
-        ))
+def _variant_rows(name: str, unit: str, figure: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for variant, summary in figure["variants"].items():
+        median, band = summary["median"], summary["band"]
+        rows.append((
+            name if not rows else "",
+            variant,
+            f"{_n(median['rate'])} {unit}",
+            _band(band["rate"]),
+            f"{_n(median['mb_per_s'])}" if median["mb_per_s"] else "-",
+            f"{_n(median['cpu_us_per_item'])} ({_band(band['cpu_us_per_item'])})",
+        ))  # fmt: skip
+    return rows
+
+
+def measurement_table(results: dict[str, Any]) -> Table:
+    header = ("measurement", "variant", "median rate", "band (rounds)", "MB/s",
+              "CPU µs per item (band)")  # fmt: skip
+    rows: list[Row] = []
+    for size, figure in results["ingest"].items():
+        name = f"ingest {size} B, six clients ({figure['messages']:,} messages)"
+        rows += _variant_rows(name, UNITS["ingest"], figure)
+    roundtrip = results["roundtrip"]
+    rows += _variant_rows(
+        f'command("AT") round trip ({roundtrip["commands"]:,} commands)', UNITS["roundtrip"],
+        roundtrip,
+    )  # fmt: skip
+    for key, figure in results["publish"].items():
+        ideal = figure["ideal_rate"]
+        name = f"{figure['clients']} clients publishing, {key}" + (
+            f" (ideal {_n(ideal)}/s)" if ideal else " (the AT channel)")
+        rows += _variant_rows(name, UNITS["publish"], figure)
+    return header, rows
+
+
+def deployment_table(results: dict[str, Any]) -> Table:
+    header = ("stream (paced by the responder)", "driver: CPU share of a core (band)",
+              "µs/msg", "floor: CPU share (band)", "µs/msg", "driver / floor (band)",
+              "delivered / paced (driver, floor)")  # fmt: skip
+    rows: list[Row] = []
+    judged = {t["target"]: t for t in results["targets"]}
+    for name, figure in results["deployment"].items():
+        driver, floor = figure["variants"]["driver"], figure["variants"]["floor"]
+        target = judged.get(f"CPU share of a core, {name}")
+        ratio = (f"{target['ratio']:.2f} ({_band(target['band'], '.2f')})" if target else "-")
+        paced = figure["bytes_per_s"] / 1e6
+        rows.append((
+            f"{name}: {figure['bytes_per_s']:,.0f} B/s as {figure['bytes_per_write']:,} B "
+            f"every {figure['write_every_s'] * 1000:g} ms, {figure['messages']:,} messages",
+            f"{_pct(driver['median']['cpu_share'])} "
+            f"({_band([v * 100 for v in driver['band']['cpu_share']], '.2f')})",
+            _n(driver["median"]["cpu_us_per_item"]),
+            f"{_pct(floor['median']['cpu_share'])} "
+            f"({_band([v * 100 for v in floor['band']['cpu_share']], '.2f')})",
+            _n(floor["median"]["cpu_us_per_item"]),
+            ratio,
+            ", ".join(f"{v['median']['mb_per_s'] / paced:.3f}" for v in (driver, floor)),
+        ))  # fmt: skip
+    return header, rows
+
+
+def _load(values: list[float]) -> str:
+    return "/".join(f"{v:.2f}" for v in values)
+
+
+def machine_line(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    return (
+        f"Machine: {m['cpu_model']}, {m['cpu_count']} CPUs, {m['platform']}; "
+        f"{m['python_implementation']} {m['python']}, {m['event_loop']}; {packages}; "
+        f"commit {str(m['commit'])[:10]}. {results['mode'].capitalize()} run, "
+        f"{results['plan']['rounds']} rounds, {results['duration_s']:.0f} s; load average "
+        f"{_load(m['load_average_at_start'])} at start, {_load(m['load_average_at_end'])} at end."
+    )
+
+
+def memory_line(results: dict[str, Any]) -> str:
     mem = results["memory"]
-    out.append((
-        f"memory, {mem['messages']:,} x {mem['payload_bytes']} B queued on one client",
-        f"{_n(mem['traced_per_message_bytes'], 'B/msg')} "
-        f"({_n(mem['overhead_per_message_bytes'], 'B')} overhead)",
-        f"RSS {_n(mem['rss_before_mb'], 'MB')} -> {_n(mem['rss_after_mb'], 'MB')}, "
-        f"peak {_n(mem['rss_peak_mb'], 'MB')}",
-        "",
-        "",
-    ))
-    for name, row in results["peer"].items():
-        peer = row["peer"]
-        out.append((
-            f"peer: thread + call_soon_threadsafe ({name.replace('_', ', ')} B)",
-            f"ours {_n(row['driver_rate'], 'msg/s')}, "
-            f"{_n(row['driver_cpu_us_per_item'], 'µs CPU/msg')}",
-            f"peer {_n(peer['rate'], 'msg/s')}, {_n(peer['cpu_us_per_item'], 'µs CPU/msg')}",
-            f"{row['driver_vs_peer']:.2f}",
-            "ours / peer",
-        ))
-    return out
+    return (
+        f"Memory: {mem['messages']:,} messages of {mem['payload_bytes']} B queued on one "
+        f"client hold {_n(mem['traced_per_message_bytes'])} B each "
+        f"({_n(mem['overhead_per_message_bytes'])} B over the payload, tracemalloc); RSS "
+        f"{_n(mem['rss_before_mb'])} -> {_n(mem['rss_after_mb'])} MB, "
+        f"peak {_n(mem['rss_peak_mb'])} MB."
+    )
 
 
-def console(table: list[Row], header: Row = HEADER) -> str:
-    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in table]
-    head = "  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True))
+def _tables(results: dict[str, Any]) -> list[tuple[str, Table]]:
+    return [
+        ("Targets", targets_table(results)),
+        ("Measurements (median of the rounds; CPU = process CPU of the consumer per item)",
+         measurement_table(results)),
+        ("What a deployment pays: CPU share of one core while consuming a paced stream",
+         deployment_table(results)),
+    ]  # fmt: skip
+
+
+def _markdown_table(table: Table) -> str:
+    header, rows = table
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _console_table(table: Table) -> str:
+    header, rows = table
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    head = "  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True))
     return "\n".join([head, "-" * len(head), *lines])
 
 
-def markdown(table: list[Row], header: Row = HEADER) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in table]
-    return "\n".join(lines)
+def markdown(results: dict[str, Any]) -> str:
+    parts = [machine_line(results)]
+    parts += [f"**{title}**\n\n{_markdown_table(table)}" for title, table in _tables(results)]
+    parts.append(memory_line(results))
+    return "\n\n".join(parts)
+
+
+def console(results: dict[str, Any]) -> str:
+    parts = [f"{title}\n{_console_table(table)}" for title, table in _tables(results)]
+    parts += [memory_line(results), machine_line(results)]
+    return "\n\n".join(parts)

@@ -4,7 +4,9 @@
 echoes nothing and answers every command line with OK, except the bench-only commands of
 `benchmarks.wire` and `AT+MQTTPUBEX`, which it answers like the module (CONNECT, payload,
 OK and a result line whose delay and order `AT+ACKCFG` sets). Output leaves as fast as the
-pty drains, or paced at a byte rate to model a UART.
+pty drains, or, for a stream prepared with a rate (`AT+PREP`'s fourth field, bytes/s),
+paced like a line: every `PACE_SLICE` s the bytes the line carried in that time, catching
+up at once after a late wake-up so that the mean rate holds.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 
 from . import wire
 
-_PACE_SLICE = 0.002
+PACE_SLICE = 0.002
 """Seconds of line time per paced write."""
 
 
@@ -78,7 +80,7 @@ class Responder:
 
     @staticmethod
     def _slice(chunk: _Chunk) -> int:
-        return max(1, int(chunk.rate * _PACE_SLICE))
+        return max(1, int(chunk.rate * PACE_SLICE))
 
     def _send(self) -> None:
         while self._out:

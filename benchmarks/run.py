@@ -1,7 +1,8 @@
 """Run every benchmark: `python -m benchmarks.run [--quick] [--out benchmarks/results]`.
 
-Writes `latest.json` (machine, versions, every figure), `latest.png` (scaling curves) and
-`latest.md` (the README table) to the output directory, and prints the table.
+Writes `latest.json` (machine, versions, every round of every figure), `latest.png` and
+`latest.md` (the targets, measurement and deployment tables) to the output directory, and
+prints the tables.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +21,24 @@ from .machine import describe
 from .profiling import profile_ingest
 from .rig import responder_pty
 
+METHOD = (
+    "module side in another process (benchmarks/responder.py on a pty); each figure's "
+    "variants interleaved round by round (driver first, then its baselines), the same "
+    "rounds for all; medians with their min-max band; ratios are ratios of medians, their "
+    "band the min-max of the ratios of the rounds; CPU = process CPU time of the consumer"
+)
+
 
 async def _measure(path: str, plan: suite.Plan) -> dict[str, Any]:
-    """Benchmarks 1, 2, 6 and the AT channel on the scripted responder."""
-    results: dict[str, Any] = {"ingest": await suite.run_ingest(path, plan)}
-    if plan.reference:
-        results["reference_read"] = await suite.run_reference(path, plan)
-    results["peer"] = await suite.run_peer(path, plan, results["ingest"])
-    results["roundtrip"] = await suite.run_roundtrip(path, plan)
-    results["channel"] = await suite.run_channel(path, plan)
+    results: dict[str, Any] = {"seconds": {}}
+    for name, figure in (
+        ("ingest", suite.run_ingest), ("roundtrip", suite.run_roundtrip),
+        ("publish", suite.run_publish), ("deployment", suite.run_deployment),
+    ):  # fmt: skip
+        started = time.perf_counter()
+        results[name] = await figure(path, plan)
+        results["seconds"][name] = time.perf_counter() - started
     return results
-
-
-async def _measure_sim(plan: suite.Plan, channel_rate: float) -> dict[str, Any]:
-    """Benchmarks 3 and 4 on the virtual NM28 (`nm28 sim --pty`, one process per setting)."""
-    return {
-        "concurrency": await suite.run_concurrency(plan, channel_rate),
-        "pacing": await suite.run_pacing(plan),
-    }
 
 
 def run(quick: bool, out: Path) -> dict[str, Any]:
@@ -44,29 +47,23 @@ def run(quick: bool, out: Path) -> dict[str, Any]:
     results: dict[str, Any] = {
         "machine": describe(),
         "mode": "quick" if quick else "full",
-        "plan": plan.__dict__,
-        "rig": {
-            "ingest, round trip, peer, channel": "scripted responder process on a pty "
-            "(benchmarks/responder.py)",
-            "concurrency, pacing": "virtual NM28 process, nm28 sim --pty, embedded broker",
-        },
+        "plan": asdict(plan),
+        "method": METHOD,
     }
     with responder_pty() as path:
         results.update(asyncio.run(_measure(path, plan)))
-    channel_rate = results["channel"]["channel_bare"]["rate"]
-    results.update(asyncio.run(_measure_sim(plan, channel_rate)))
+    started_rest = time.perf_counter()
     results["memory"] = memory.measure(plan.memory_messages, 64)
     results["profile_ingest_64"] = profile_ingest(plan.profile_count, 64)
+    results["seconds"]["memory, profile"] = time.perf_counter() - started_rest
+    results["targets"] = suite.targets(results)
+    results["machine"]["load_average_at_end"] = os.getloadavg()
     results["duration_s"] = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot.plot(results, out / "latest.png")
-    table, goals = report.rows(results), report.targets(results)
-    markdown = report.markdown(goals, report.TARGET_HEADER) + "\n\n" + report.markdown(table)
-    (out / "latest.md").write_text(markdown + "\n", encoding="utf-8")
-    print(report.console(table))
-    print()
-    print(report.console(goals, report.TARGET_HEADER))
+    (out / "latest.md").write_text(report.markdown(results) + "\n", encoding="utf-8")
+    print(report.console(results))
     print(f"\n{results['mode']} run in {results['duration_s']:.0f} s; wrote {out}/latest.*")
     return results
 
