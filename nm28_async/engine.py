@@ -49,6 +49,14 @@ Urc = ResultLine | TextLine | RecvNotice | Message
 T = TypeVar("T")
 
 DEFAULT_REBOOT_BANNERS = frozenset({"RDY", "+PBREADY", "START", "^BOOT", "+SYSSTART"})
+DEFAULT_READ_COALESCING = 0.010
+"""Seconds a message stream gathers between reads while no command waits for an answer: a
+read costs a process wake-up whatever it brings, and a small core feels the wake-ups of a
+paced line more than its bytes. Messages wait at most this long; answers never do."""
+COALESCE_BYTES = 8 * 1024
+"""What a rest lets gather: well under what a pty or a USB serial port holds before its
+writer must wait (about 20 KiB)."""
+MIN_REST = 0.001
 DEFAULT_PKT_TIMEOUT = 10
 """The packet timeout the driver assumes until `configure(pkt_timeout=...)` says otherwise."""
 DEFAULT_RETRIES = 3
@@ -75,12 +83,14 @@ class Engine:
         overflow: Overflow = Overflow.DROP_OLDEST,
         sync_attempts: int = 5,
         reboot_banners: frozenset[str] = DEFAULT_REBOOT_BANNERS,
+        read_coalescing: float = DEFAULT_READ_COALESCING,
     ) -> None:
         _check_settings(
             port, command_timeout, result_timeout, queue_size, overflow, sync_attempts,
-            reboot_banners,
+            reboot_banners, read_coalescing,
         )  # fmt: skip
         self.port = port
+        self.read_coalescing = read_coalescing
         self.command_timeout = command_timeout
         self.result_timeout = result_timeout
         self.reboot_banners = frozenset(reboot_banners)
@@ -100,6 +110,7 @@ class Engine:
         self._final_listeners: list[Callable[[Final], None]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._last_read_at = self._loop.time()
         self._secrets: set[str] = set()
         """Every password the driver sent: masked wherever the module says it back."""
         self._error: Nm28Error | None = None
@@ -124,11 +135,13 @@ class Engine:
         overflow: Overflow = Overflow.DROP_OLDEST,
         sync_attempts: int = 5,
         reboot_banners: frozenset[str] = DEFAULT_REBOOT_BANNERS,
+        read_coalescing: float = DEFAULT_READ_COALESCING,
     ) -> AsyncIterator[Self]:
         """Open the port, synchronise with the module (`AT` until answered, `ATE0`), yield.
 
         Every argument is checked before the port is opened. `reboot_banners` are the lines
-        by which the module announces a restart.
+        by which the module announces a restart. `read_coalescing` is how long the port's
+        bytes may gather between reads while nothing waits for an answer (0: read at once).
         """
         commands.check_int("baudrate", baudrate, range(1, 1 << 31))
         engine = cls(
@@ -139,6 +152,7 @@ class Engine:
             overflow=overflow,
             sync_attempts=sync_attempts,
             reboot_banners=reboot_banners,
+            read_coalescing=read_coalescing,
         )
         engine._port = await open_port(port, baudrate, engine._receive, engine._port_lost)
         try:
@@ -247,6 +261,8 @@ class Engine:
             command, self._loop.time(), local_timeout=local, network_timeout=network
         )
         self._pending[handle] = (future, command)
+        if self._port is not None:
+            self._port.wake()  # its answer is read at once
         self._pump()
         try:
             return await future
@@ -286,14 +302,31 @@ class Engine:
     def _receive(self, data: bytes) -> None:
         if wire.isEnabledFor(logging.DEBUG):
             wire.debug("RX %s", redact_wire(data, self._secrets))
-        self._conversation.receive_data(data, self._loop.time())
+        conversation = self._conversation
+        now = self._loop.time()
+        conversation.receive_data(data, now)
         self._pump()
+        if self.read_coalescing and conversation.idle and self._port is not None:
+            self._coalesce(len(data), now)
+
+    def _coalesce(self, size: int, now: float) -> None:
+        """Let the port rest until about COALESCE_BYTES gather at the rate the stream shows,
+        at most `read_coalescing`: a paced line is read in fewer, larger pieces, and a flood,
+        which would fill the kernel's buffer meanwhile, is read as fast as it comes."""
+        elapsed = now - self._last_read_at
+        self._last_read_at = now
+        rest = min(self.read_coalescing, COALESCE_BYTES * elapsed / size)
+        if rest >= MIN_REST:
+            assert self._port is not None
+            self._port.rest(rest)
 
     def _on_timer(self) -> None:
         at = self._timer_at
         self._timer = self._timer_at = None
         now = self._loop.time()
-        self._conversation.handle_timer(now if at is None else max(now, at))
+        if at is not None and now < at:  # a loop may run a timer a little early
+            now = at
+        self._conversation.handle_timer(now)
         self._pump()
 
     def _pump(self) -> None:
@@ -326,11 +359,16 @@ class Engine:
                 noise = redact_bytes(event.data, self._secrets)
                 log.warning("skipped %s: %s", event.reason, noise)
         at = conversation.get_timer()
-        if at != self._timer_at and self._error is None:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = None if at is None else self._loop.call_at(at, self._on_timer)
-            self._timer_at = at
+        # Re-armed only for an earlier deadline: a timer left for a deadline that went away
+        # (the command completed) fires once, finds nothing due and re-arms, which costs
+        # less than a cancel and a new timer for every command.
+        if at is not None and self._error is None:
+            armed = self._timer_at
+            if armed is None or at < armed:
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = self._loop.call_at(at, self._on_timer)
+                self._timer_at = at
 
     def _write(self, data: bytes) -> None:
         assert self._port is not None
@@ -412,6 +450,7 @@ def _check_settings(
     overflow: Overflow,
     sync_attempts: int,
     reboot_banners: frozenset[str],
+    read_coalescing: float,
 ) -> None:
     """ValueError for any bad setting, before a port is opened."""
     if not isinstance(port, str) or not port:
@@ -425,3 +464,7 @@ def _check_settings(
     commands.check_int("sync_attempts", sync_attempts, range(1, 1000))
     if isinstance(reboot_banners, str) or not all(isinstance(b, str) for b in reboot_banners):
         raise ValueError("reboot_banners must be a set of lines (str)")
+    if read_coalescing != 0:
+        commands.check_duration("read_coalescing", read_coalescing)
+        if read_coalescing > 1:
+            raise ValueError(f"read_coalescing must be at most 1 s, got {read_coalescing}")

@@ -18,6 +18,10 @@ READ_SIZE = 65536
 """Bytes asked for per read. pyserial-asyncio 0.6 reads 1 KiB, which halves the ingest rate
 of a USB-attached module (benchmarks/); a larger read costs nothing when less is waiting."""
 
+_PIECE = 4000
+"""A pty hands over what it holds in pieces of about 4 KiB (4095 bytes here): a shorter read
+means the descriptor is empty for now (so is a short read of a socket)."""
+
 READ_LIMIT = 256 * 1024
 """Most bytes one readiness callback takes: a pty hands over about 4 KiB per read, so the
 callback reads until the kernel has nothing left (or this much, to stay fair to the rest of
@@ -67,6 +71,8 @@ def _read_directly(transport: asyncio.Transport, fd: int, protocol: _PortProtoco
                 break
             chunks.append(data)
             total += len(data)
+            if len(data) < _PIECE:
+                break  # the kernel had no more: no need to ask again
         if chunks:
             protocol.data_received(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         if error is not None:
@@ -90,6 +96,24 @@ class Port:
         self._transport = transport
         self._protocol = protocol
         self._fd = fd
+        self._resume: asyncio.TimerHandle | None = None
+
+    def rest(self, seconds: float) -> None:
+        """Stop reading for `seconds`: what arrives meanwhile waits in the kernel and comes
+        as one batch. Each read wakes the process, and on a small core the wake-up, not the
+        bytes, is what a paced line costs."""
+        if self._resume is None and not self._transport.is_closing():
+            self._transport.pause_reading()
+            loop = asyncio.get_running_loop()
+            self._resume = loop.call_later(seconds, self.wake)
+
+    def wake(self) -> None:
+        """Read again now (a command is about to want its answer)."""
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+            if not self._transport.is_closing():
+                self._transport.resume_reading()
 
     def write(self, data: bytes) -> None:
         """Write now or queue; raises OSError when the port is gone."""
@@ -108,6 +132,9 @@ class Port:
 
     def close(self) -> None:
         self._fd = None
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
         self._transport.close()
 
     async def wait_closed(self) -> None:

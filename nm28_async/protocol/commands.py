@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import limits
 from .redact import redact, secrets_in
@@ -333,6 +334,7 @@ def ctwing_post_version(client_index: int) -> Command:
 
 _RAW_NAME = re.compile(r"AT\+([A-Za-z0-9_]+)(=\?|=|\?)?(.*)", re.IGNORECASE | re.DOTALL)
 _KEYED_BY_MSG_ID = frozenset({"MQTTSUB", "MQTTUNS"})
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def raw(line: str) -> Command:
@@ -345,9 +347,16 @@ def raw(line: str) -> Command:
     """
     if not isinstance(line, str):
         raise ValueError(f"command must be a str, got {type(line).__name__}")
+    return _raw(line)
+
+
+@lru_cache(maxsize=256)
+def _raw(line: str) -> Command:
+    """Check and encode a line; the same line is the same command (`modem.command` in a loop
+    is encoded once; a refused line is refused each time)."""
     if not line[:2].upper() == "AT":
         raise ValueError("command must start with 'AT'")
-    bad = re.search(r"[\x00-\x1f\x7f]", line)
+    bad = _CONTROL_CHARACTER.search(line)
     if bad:
         raise ValueError(f"command contains control character {bad.group()!r}")
     m = _RAW_NAME.match(line)

@@ -305,6 +305,8 @@ class Conversation:
 
     def get_timer(self) -> float | None:
         """When `handle_timer` must next be called, or None."""
+        if not self._keys and self._probe is None and self._frame_deadline is None:
+            return None if self._wire is None else self._wire.deadline
         times = [e.deadline for e in self._keys.values() if e.stage is _Stage.RESULT]
         if self._wire is not None:
             times.append(self._wire.deadline)
@@ -316,6 +318,8 @@ class Conversation:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the module now."""
+        if not self._out:
+            return b""
         data = bytes(self._out)
         self._out.clear()
         return data
@@ -343,6 +347,12 @@ class Conversation:
     @property
     def synchronised(self) -> bool:
         return not self._needs_sync
+
+    @property
+    def idle(self) -> bool:
+        """No command queued, on the wire or awaiting its result line: nothing waits for an
+        answer from the module."""
+        return self._wire is None and self._probe is None and not self._live
 
     # --- routing -----------------------------------------------------------------------------
 

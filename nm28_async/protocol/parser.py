@@ -62,6 +62,8 @@ _OK = Final(FinalKind.OK)
 _ERROR = Final(FinalKind.ERROR)
 _CR, _LF, _GT, _SP, _QUOTE = 13, 10, 0x3E, 0x20, 0x22
 _CR_LF = (_CR, _LF)
+_O = 0x4F
+_ENDS = (b"\r", b"\n")
 _NEED_DATA = -1
 
 
@@ -217,6 +219,10 @@ class Parser:
                 return size, taken
             pos = m.start()
             first = buf[pos]
+            if first == _O and buf.startswith(b"OK", pos) and buf[pos + 2 : pos + 3] in _ENDS:
+                append(_OK)  # the commonest line, without classifying it
+                pos += 2
+                continue
             if first == _GT:
                 append(_PROMPT)
                 pos += 1

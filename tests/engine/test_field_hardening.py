@@ -105,6 +105,8 @@ async def test_bad_command_timeout_is_refused_before_a_byte_is_written(timeout: 
         {"sync_attempts": 0},
         {"overflow": "drop_oldest"},
         {"reboot_banners": "RDY"},
+        {"read_coalescing": -0.001},
+        {"read_coalescing": 2.0},
     ],
 )
 async def test_bad_open_arguments_are_refused_before_the_port_opens(
@@ -181,3 +183,36 @@ async def test_receive_topic_with_a_comma_and_forged_lines_end_to_end_of_the_pty
         assert (message.topic, message.payload) == ("dev/a,b", payload)
         assert modem.reboots == 0
         assert modem.client(0).queued_messages == 0
+
+
+# --- read coalescing -----------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("coalescing", [0.0, 0.05])
+async def test_a_resting_port_loses_nothing_and_wakes_for_a_command(coalescing: float) -> None:
+    """While nothing waits for an answer the port may rest between reads (messages gather in
+    the kernel); a command wakes it, and every message and answer still arrives, in order."""
+
+    async def csq(x: Exchange) -> None:
+        for n in range(40):
+            await x.module.send(recv_urc(n % 6, n + 1, "t", b"m%02d" % n))
+        await x.send("+CSQ: 24,99", "OK")
+
+    async with (
+        ScriptedModule({"AT+CSQ": csq}) as mod,
+        nm.Modem.open(mod.port, read_coalescing=coalescing) as modem,
+    ):
+        for n in range(30):
+            await mod.send(recv_urc(n % 6, 100 + n, "t", b"idle%02d" % n))
+        assert await modem.command("AT+CSQ") == ["+CSQ: 24,99"]
+        got: dict[int, list[bytes]] = {i: [] for i in range(6)}
+        for index in range(6):
+            client = modem.client(index)
+            while client.queued_messages:
+                got[index].append((await anext(client.messages())).payload)
+        for index in range(6):
+            idle = [b"idle%02d" % n for n in range(30) if n % 6 == index]
+            streamed = [b"m%02d" % n for n in range(40) if n % 6 == index]
+            assert got[index][: len(idle)] == idle
+            assert sorted(got[index][len(idle) :]) == sorted(streamed)
