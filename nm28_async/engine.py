@@ -53,9 +53,8 @@ DEFAULT_READ_COALESCING = 0.010
 """Seconds a message stream gathers between reads while no command waits for an answer: a
 read costs a process wake-up whatever it brings, and a small core feels the wake-ups of a
 paced line more than its bytes. Messages wait at most this long; answers never do."""
-COALESCE_BYTES = 8 * 1024
-"""What a rest lets gather: well under what a pty or a USB serial port holds before its
-writer must wait (about 20 KiB)."""
+COALESCE_BYTES = 12 * 1024
+"""What a rest lets gather: under what a pty holds before its writer must wait (20 KiB)."""
 MIN_REST = 0.001
 DEFAULT_PKT_TIMEOUT = 10
 """The packet timeout the driver assumes until `configure(pkt_timeout=...)` says otherwise."""
@@ -305,8 +304,7 @@ class Engine:
         conversation = self._conversation
         now = self._loop.time()
         conversation.receive_data(data, now)
-        self._pump()
-        if self.read_coalescing and conversation.idle and self._port is not None:
+        if self._pump() and self.read_coalescing and conversation.idle:
             self._coalesce(len(data), now)
 
     def _coalesce(self, size: int, now: float) -> None:
@@ -315,9 +313,12 @@ class Engine:
         which would fill the kernel's buffer meanwhile, is read as fast as it comes."""
         elapsed = now - self._last_read_at
         self._last_read_at = now
+        if size >= COALESCE_BYTES or elapsed > 2 * self.read_coalescing:
+            # The kernel's buffer may have filled meanwhile, or this is the first read of a
+            # stream (whose pace is not known yet): read as it comes.
+            return
         rest = min(self.read_coalescing, COALESCE_BYTES * elapsed / size)
-        if rest >= MIN_REST:
-            assert self._port is not None
+        if rest >= MIN_REST and self._port is not None:
             self._port.rest(rest)
 
     def _on_timer(self) -> None:
@@ -329,8 +330,9 @@ class Engine:
         self._conversation.handle_timer(now)
         self._pump()
 
-    def _pump(self) -> None:
-        """Write what the conversation says to write, act on its events, re-arm the timer."""
+    def _pump(self) -> int:
+        """Write what the conversation says to write, act on its events, re-arm the timer;
+        returns how many messages it delivered."""
         conversation = self._conversation
         data = conversation.data_to_send()
         if data and self._error is None:
@@ -369,6 +371,7 @@ class Engine:
                     self._timer.cancel()
                 self._timer = self._loop.call_at(at, self._on_timer)
                 self._timer_at = at
+        return len(messages)
 
     def _write(self, data: bytes) -> None:
         assert self._port is not None
