@@ -92,6 +92,9 @@ class Engine:
         self.read_coalescing = read_coalescing
         self.command_timeout = command_timeout
         self.result_timeout = result_timeout
+        self._network_timeout = result_timeout or network_timeout(
+            DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, command_timeout
+        )
         self.reboot_banners = frozenset(reboot_banners)
         self._conversation = Conversation(
             probe_timeout=command_timeout,
@@ -247,14 +250,12 @@ class Engine:
         """Run one encoded command to its end: its final code, and its result line if it has
         one. `timeout` bounds what is local (a prompt, a local command's final code);
         `result_timeout` what waits for the network."""
-        self._raise_if_closed()
-        self._secrets.update(command.secrets)
+        if self._error is not None:
+            raise self._error
+        if command.secrets:
+            self._secrets.update(command.secrets)
         local = timeout or self.command_timeout
-        network = (
-            result_timeout
-            or self.result_timeout
-            or network_timeout(DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, self.command_timeout)
-        )
+        network = result_timeout or self._network_timeout
         future: asyncio.Future[Completed] = self._loop.create_future()
         handle = self._conversation.submit(
             command, self._loop.time(), local_timeout=local, network_timeout=network
@@ -388,10 +389,6 @@ class Engine:
     def _port_lost(self, exc: Exception | None) -> None:
         reason = f"{self.port} lost: {exc}" if exc else f"{self.port} closed (end of stream)"
         self._terminate(PortLostError(reason))
-
-    def _raise_if_closed(self) -> None:
-        if self._error is not None:
-            raise self._error
 
     def _terminate(self, error: Nm28Error) -> None:
         """Fail every pending call and end every iterator: the port is gone or closed."""
