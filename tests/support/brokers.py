@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from nm28_async.testing import find_program, wait_listening
+from nm28_async.testing import free_port as free_port
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,7 @@ def find_tool(name: str) -> str | None:
     """
     if os.environ.get("NM28_TEST_BROKER") == "embedded":
         return None
-    found = shutil.which(name)
-    if found:
-        return found
-    for folder in ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"):
-        path = Path(folder, name)
-        if path.exists():
-            return str(path)
-    return None
+    return find_program(name)
 
 
 def require_tool(name: str) -> str:
@@ -48,24 +41,6 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("mosquitto did not start listening")
 
 
 class MosquittoFactory:
@@ -101,7 +76,7 @@ class MosquittoFactory:
             [self._binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         self._procs[port] = proc
-        _wait_listening(port, proc, time.monotonic() + 10)
+        wait_listening(port, proc)
         return BrokerInfo("127.0.0.1", port, True)
 
     def stop(self, info: BrokerInfo) -> None:
