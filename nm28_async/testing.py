@@ -12,6 +12,8 @@ Installing `nm28-async[sim]` registers it (the `pytest11` entry point), so a tes
   sets any `VirtualModem` knob for a test. One per test.
 * `nm28_modem`: an open `nm28_async.Modem` on `nm28_sim` (an async fixture: pytest-asyncio,
   strict or auto mode).
+* `nm28_replay`: plays back a recording (`Modem.open(record=...)`): `nm28_replay(path)` gives
+  the pty of a module that answers as the recorded one did.
 
 The broker and the virtual module run in a thread of their own with their own event loop, as
 a real module runs beside the host: they never share the test's loop, whatever its scope.
@@ -182,6 +184,23 @@ def nm28_sim(
         yield Nm28Sim(_nm28_loop, sim, port, nm28_broker)
     finally:
         _nm28_loop.run(sim.stop)
+
+
+@pytest.fixture
+def nm28_replay(_nm28_loop: _Loop) -> Iterator[Callable[[str | Path], str]]:
+    """`nm28_replay(path)`: the pty of a module that plays back the recording at `path`."""
+    from .sim import ReplayModule
+
+    modules: list[ReplayModule] = []
+
+    def play(recording: str | Path) -> str:
+        module = ReplayModule(recording)
+        modules.append(module)
+        return _nm28_loop.run(module.serve_pty)
+
+    yield play
+    for module in modules:
+        _nm28_loop.run(module.stop)
 
 
 def _modem_fixture() -> Any:

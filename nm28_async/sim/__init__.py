@@ -2,5 +2,6 @@
 
 from .broker import EmbeddedBroker
 from .modem import VirtualModem
+from .replay import ReplayModule
 
-__all__ = ["EmbeddedBroker", "VirtualModem"]
+__all__ = ["EmbeddedBroker", "ReplayModule", "VirtualModem"]

@@ -11,12 +11,17 @@ same answers.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..protocol.redact import MASK
-from ..record import Record
+from ..record import Record, read
+from .lifecycle import StartStop
+from .serve import PtyEndpoint, TcpEndpoint
+from .wire import HostOutput
 
 _UNIT_END = re.compile(rb"[\r\x1a]")
 _UNKNOWN = b"\r\nERROR\r\n"
@@ -90,3 +95,59 @@ def _pattern(unit: bytes) -> re.Pattern[bytes]:
     """The unit as a pattern in which a masked secret matches any run without a quote."""
     parts = [re.escape(part) for part in unit.split(MASK.encode())]
     return re.compile(b'[^"\\r]*'.join(parts), re.DOTALL)
+
+
+class ReplayModule(StartStop):
+    """A module that answers as a recording says, on a pty or a TCP port, like `VirtualModem`
+    (`nm28 sim --replay FILE`)."""
+
+    def __init__(self, recording: str | Path) -> None:
+        self._script = ReplayScript(read(recording))
+        self._output = HostOutput(None)
+        self._ptys: list[PtyEndpoint] = []
+        self._tcps: list[TcpEndpoint] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    @property
+    def done(self) -> bool:
+        """The host sent every unit the recording has."""
+        return self._script.done
+
+    async def start(self) -> None:
+        """Nothing runs until a host attaches: the recording's opening is said to it."""
+
+    async def serve_pty(self) -> str:
+        endpoint = PtyEndpoint(self._host_wrote, self._output)
+        self._ptys.append(endpoint)
+        self._say(self._script.opening)
+        return endpoint.path
+
+    async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        endpoint = TcpEndpoint(
+            self._host_wrote, self._output, lambda: self._say(self._script.opening)
+        )
+        bound = await endpoint.start(host, port)
+        self._tcps.append(endpoint)
+        return bound
+
+    async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for pty in self._ptys:
+            pty.close()
+        self._ptys.clear()
+        for tcp in self._tcps:
+            tcp.close()
+            await tcp.wait_closed()
+        self._tcps.clear()
+
+    def _host_wrote(self, data: bytes) -> None:
+        self._say(self._script.host_wrote(data))
+
+    def _say(self, replies: list[tuple[float, bytes]]) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._timers = {timer for timer in self._timers if timer.when() > now}
+        for delay, data in replies:
+            self._timers.add(loop.call_later(delay, self._output.write, data))

@@ -26,7 +26,7 @@ def run_project(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_users_suite_runs_on_the_fixtures_alone() -> None:
     done = run_project()
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 passed" in done.stdout
+    assert "6 passed" in done.stdout
 
 
 @pytest.mark.parametrize("mode", ["strict", "auto"])

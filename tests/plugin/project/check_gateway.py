@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from gateway import acknowledge_commands
@@ -68,3 +70,15 @@ async def test_injected_noise_is_skipped(nm28_modem: nm.Modem, nm28_sim: Nm28Sim
 
 def test_broker_fixture_says_where(nm28_broker: Broker) -> None:
     assert nm28_broker.url == f"mqtt://{nm28_broker.host}:{nm28_broker.port}"
+
+
+@pytest.mark.asyncio
+async def test_a_field_log_becomes_a_regression_test(
+    nm28_sim: Nm28Sim, nm28_replay: Callable[[str | Path], str], tmp_path: Path
+) -> None:
+    """Record a session, then play it back: the same command gets the same answer."""
+    log = tmp_path / "field.jsonl"
+    async with nm.Modem.open(nm28_sim.port, record=log) as recorded:
+        answer = await recorded.command("AT+CSQ")
+    async with nm.Modem.open(nm28_replay(log)) as replayed:
+        assert await replayed.command("AT+CSQ") == answer
