@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ..protocol.codes import OpenResult
-from .config import ClientConfig
+from .settings import ClientSettings
 
 # paho reports an MQTT 3.x CONNACK as an MQTT 5 reason; these are the 3.x return codes.
 _CONNACK_RETURN_CODES = {
@@ -136,7 +136,7 @@ class MqttLink:
         client_id: str,
         username: str,
         password: str,
-        cfg: ClientConfig,
+        cfg: ClientSettings,
         on_retry: Callable[[int], None],
     ) -> Ack:
         """Send CONNECT; the CONNACK return code, or None when none came.
@@ -226,7 +226,7 @@ class MqttLink:
         return False
 
     async def subscribe(
-        self, topic: str, qos: int, cfg: ClientConfig, on_retry: Callable[[int], None]
+        self, topic: str, qos: int, cfg: ClientSettings, on_retry: Callable[[int], None]
     ) -> Ack:
         """Granted QoS (0..2), 0x80 for a refusal, None when no SUBACK came."""
         if not self.connected or self._client is None:
@@ -237,7 +237,7 @@ class MqttLink:
         return await self._await_mid(mid, cfg, on_retry)
 
     async def unsubscribe(
-        self, topic: str, cfg: ClientConfig, on_retry: Callable[[int], None]
+        self, topic: str, cfg: ClientSettings, on_retry: Callable[[int], None]
     ) -> Ack:
         if not self.connected or self._client is None:
             return None
@@ -252,7 +252,7 @@ class MqttLink:
         payload: bytes,
         qos: int,
         retain: bool,
-        cfg: ClientConfig,
+        cfg: ClientSettings,
         on_retry: Callable[[int], None],
     ) -> bool:
         """True once the broker acknowledged it (QoS 0: once it was written)."""
@@ -263,7 +263,9 @@ class MqttLink:
             return False
         return await self._await_mid(info.mid, cfg, on_retry) is not None
 
-    async def _await_mid(self, mid: int, cfg: ClientConfig, on_retry: Callable[[int], None]) -> Ack:
+    async def _await_mid(
+        self, mid: int, cfg: ClientSettings, on_retry: Callable[[int], None]
+    ) -> Ack:
         fut: asyncio.Future[Ack] = self._loop.create_future()
         self._acks[mid] = fut
         try:
@@ -273,7 +275,7 @@ class MqttLink:
                 del self._acks[mid]
 
     async def _await_ack(
-        self, fut: asyncio.Future[Ack], cfg: ClientConfig, on_retry: Callable[[int], None]
+        self, fut: asyncio.Future[Ack], cfg: ClientSettings, on_retry: Callable[[int], None]
     ) -> Ack:
         """Wait ``pkt_timeout`` per attempt for ``retry`` + 1 attempts.
 

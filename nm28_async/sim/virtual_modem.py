@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from .broker import EmbeddedBroker
-from .engine import AtEngine, Knobs, frame
 from .faults import inject_noise
+from .interpreter import AtInterpreter, Knobs, frame
 from .lifecycle import StartStop
 from .serve import PtyEndpoint, TcpEndpoint
 from .wire import HostInput, HostOutput
@@ -64,7 +64,7 @@ class VirtualModem(StartStop):
         self._embedded: EmbeddedBroker | None = None
         self._input = HostInput()
         self._output = HostOutput(baudrate)
-        self._engine: AtEngine | None = None
+        self._interpreter: AtInterpreter | None = None
         self._processor: asyncio.Task[None] | None = None
         self._noise: asyncio.Task[None] | None = None
         self._ptys: list[PtyEndpoint] = []
@@ -77,7 +77,7 @@ class VirtualModem(StartStop):
         return f"mqtt://{self.broker_host}:{self.broker_port}"
 
     async def start(self) -> None:
-        if self._engine is not None:
+        if self._interpreter is not None:
             raise RuntimeError("already started")
         if self._broker_arg is None:
             self._embedded = EmbeddedBroker("127.0.0.1", 0)
@@ -92,20 +92,20 @@ class VirtualModem(StartStop):
             )
 
     def _power_on(self) -> None:
-        engine = AtEngine(
+        interpreter = AtInterpreter(
             self._input, self._output, self._knobs, (self.broker_host, self.broker_port), self._tls
         )
-        self._engine = engine
-        self._processor = asyncio.get_running_loop().create_task(engine.run())
+        self._interpreter = interpreter
+        self._processor = asyncio.get_running_loop().create_task(interpreter.run())
 
     async def _power_off(self) -> None:
         if self._processor is not None:
             self._processor.cancel()
             await asyncio.gather(self._processor, return_exceptions=True)
             self._processor = None
-        if self._engine is not None:
-            await self._engine.shutdown()
-            self._engine = None
+        if self._interpreter is not None:
+            await self._interpreter.shutdown()
+            self._interpreter = None
 
     async def stop(self) -> None:
         if self._noise is not None:
@@ -140,8 +140,8 @@ class VirtualModem(StartStop):
         return bound
 
     def _host_attached(self) -> None:
-        if self._engine is not None:
-            self._engine.host_attached()
+        if self._interpreter is not None:
+            self._interpreter.host_attached()
 
     def close_port(self) -> None:
         """Pull every port away (a USB unplug): the host reads EOF or gets EIO."""
@@ -162,14 +162,14 @@ class VirtualModem(StartStop):
         """
         if index not in range(6):
             raise ValueError(f"client index {index} is not 0..5")
-        if self._engine is None:
+        if self._interpreter is None:
             raise RuntimeError("the modem is not running")
-        return self._engine.drop_link(index)
+        return self._interpreter.drop_link(index)
 
     async def reboot(self, banner: str = "RDY") -> None:
         """Reset like a power cycle, even mid-command: links cut, state and echo back to
         power-on, unread input and unsent output lost, then ``banner`` is printed."""
-        if self._engine is None:
+        if self._interpreter is None:
             raise RuntimeError("the modem is not running")
         await self._power_off()
         self._input.clear()

@@ -1,4 +1,4 @@
-"""What the module itself publishes for the cloud platforms (OneNet data points, CTWing OTA)."""
+"""What the module itself publishes to the cloud platforms (OneNet data points, CTWing OTA)."""
 
 from __future__ import annotations
 

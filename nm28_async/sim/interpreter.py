@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from ..protocol import limits
 from ..protocol.codes import OpenResult
-from . import platforms
-from .commands import Command, CommandError, Kind, parse_line
-from .config import CFG_TEST_LINES, TOPIC_MAX_BYTES, ClientConfig
+from . import cloud
+from .at_syntax import AtForm, AtLine, LineRejected, parse_line
 from .mqtt_link import Incoming, MqttLink
+from .settings import CFG_TEST_LINES, TOPIC_MAX_BYTES, ClientSettings
 from .wire import HostInput, HostOutput
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ _TEST_ANSWERS = {
 _IDENTITY = {
     "+CGMI": ["Yuge"],
     "+CGMM": ["NM28"],
-    "+CGMR": [platforms.FIRMWARE_VERSION],
+    "+CGMR": [cloud.FIRMWARE_VERSION],
     "+CSQ": ["+CSQ: 24,99"],
 }
 
@@ -65,21 +65,21 @@ def frame(*lines: str | bytes) -> bytes:
 
 def _check_topic_name(topic: str) -> None:
     if not topic or any(c in topic for c in "+#\0"):
-        raise CommandError("not a topic name")
+        raise LineRejected("not a topic name")
 
 
 def _check_topic_filter(topic: str) -> None:
     levels = topic.split("/")
     if not topic or "\0" in topic:
-        raise CommandError("empty topic filter")
+        raise LineRejected("empty topic filter")
     for i, level in enumerate(levels):
         if ("#" in level and (level != "#" or i != len(levels) - 1)) or (
             "+" in level and level != "+"
         ):
-            raise CommandError("bad wildcard in topic filter")
+            raise LineRejected("bad wildcard in topic filter")
 
 
-def _filter_args(cmd: Command) -> tuple[int, str, str]:
+def _filter_args(cmd: AtLine) -> tuple[int, str, str]:
     """``AT+MQTTSUB``/``AT+MQTTUNS``'s ``<idx>,<msgID>,<topic filter>``: the index, the filter,
     and the answer's prefix ``+MQTTSUB: <idx>,<msgID>`` (``+MQTTUNS`` likewise)."""
     idx = cmd.int_at(0, limits.CLIENT_INDEXES)
@@ -103,7 +103,7 @@ class Knobs:
     echo: bool = True
 
 
-class AtEngine:
+class AtInterpreter:
     """State of the module (six clients, their config, echo) and the command loop."""
 
     def __init__(
@@ -120,7 +120,7 @@ class AtEngine:
         self._broker = broker
         self._tls = tls_contexts
         self.echo = knobs.echo
-        self._cfgs = [ClientConfig() for _ in limits.CLIENT_INDEXES]
+        self._cfgs = [ClientSettings() for _ in limits.CLIENT_INDEXES]
         self._links = [MqttLink(self._receiver(i)) for i in limits.CLIENT_INDEXES]
         self._open_addresses: dict[int, tuple[str, int]] = {}  # as AT+MQTTOPEN gave them
         self._busy: set[int] = set()  # indexes with an OPEN or CONN under way
@@ -146,9 +146,9 @@ class AtEngine:
                 await asyncio.sleep(self._knobs.command_latency)
             try:
                 cmd = parse_line(line)
-                log.debug("command %s %s", cmd.name or "AT", cmd.kind.value)
+                log.debug("command %s %s", cmd.name or "AT", cmd.form.value)
                 await self._execute(cmd)
-            except CommandError as exc:
+            except LineRejected as exc:
                 log.debug("ERROR: %s", exc)
                 self._write(frame("ERROR"))
 
@@ -218,7 +218,7 @@ class AtEngine:
 
     # dispatch ----------------------------------------------------------------------
 
-    async def _execute(self, cmd: Command) -> None:
+    async def _execute(self, cmd: AtLine) -> None:
         if cmd.name == "":
             self._write(frame("OK"))
         elif cmd.name == "E":
@@ -226,49 +226,49 @@ class AtEngine:
             self.echo = cmd.opt_int_at(0, limits.FLAGS, 0) == 1
             self._write(frame("OK"))
         elif cmd.name == "I" and not cmd.args:
-            self._write(frame("Yuge", "NM28", f"Revision: {platforms.FIRMWARE_VERSION}", "OK"))
-        elif cmd.kind is Kind.TEST and cmd.name in _TEST_ANSWERS:
+            self._write(frame("Yuge", "NM28", f"Revision: {cloud.FIRMWARE_VERSION}", "OK"))
+        elif cmd.form is AtForm.TEST and cmd.name in _TEST_ANSWERS:
             self._write(frame(_TEST_ANSWERS[cmd.name], "OK"))
-        elif cmd.kind is Kind.EXEC and cmd.name in _IDENTITY:
+        elif cmd.form is AtForm.EXEC and cmd.name in _IDENTITY:
             self._write(frame(*_IDENTITY[cmd.name], "OK"))
         elif cmd.name == "+MQTTCFG":
             self._mqttcfg(cmd)
-        elif cmd.kind is Kind.READ and cmd.name == "+MQTTOPEN":
+        elif cmd.form is AtForm.READ and cmd.name == "+MQTTOPEN":
             opened = sorted(self._open_addresses.items())
             lines = [f'+MQTTOPEN: {i},"{host}",{port}' for i, (host, port) in opened]
             self._write(frame(*lines, "OK"))
-        elif cmd.kind is Kind.READ and cmd.name == "+MQTTCONN":
+        elif cmd.form is AtForm.READ and cmd.name == "+MQTTCONN":
             lines = [f"+MQTTCONN: {i},{int(link.connected)}" for i, link in enumerate(self._links)]
             self._write(frame(*lines, "OK"))
-        elif cmd.kind is Kind.SET and cmd.name in self._SETTERS:
+        elif cmd.form is AtForm.SET and cmd.name in self._SETTERS:
             await self._SETTERS[cmd.name](self, cmd)
         else:
-            raise CommandError("unsupported command")
+            raise LineRejected("unsupported command")
 
-    def _mqttcfg(self, cmd: Command) -> None:
-        if cmd.kind is Kind.TEST:
+    def _mqttcfg(self, cmd: AtLine) -> None:
+        if cmd.form is AtForm.TEST:
             self._write(frame(*CFG_TEST_LINES, "OK"))
-        elif cmd.kind is Kind.READ:
+        elif cmd.form is AtForm.READ:
             blocks = [line for i, cfg in enumerate(self._cfgs) for line in cfg.query_block(i)]
             self._write(frame(*blocks, "OK"))
-        elif cmd.kind is Kind.SET:
+        elif cmd.form is AtForm.SET:
             cmd.count(3, 7)
             cmd.str_at(0)
             self._cfgs[cmd.int_at(1, limits.CLIENT_INDEXES)].apply(cmd)
             self._write(frame("OK"))
         else:
-            raise CommandError("AT+MQTTCFG needs arguments")
+            raise LineRejected("AT+MQTTCFG needs arguments")
 
     # MQTT set commands ---------------------------------------------------------------
 
-    async def _open(self, cmd: Command) -> None:
+    async def _open(self, cmd: AtLine) -> None:
         cmd.count(3, 3)
         idx = cmd.int_at(0, limits.CLIENT_INDEXES)
         link, cfg = self._links[idx], self._cfgs[idx]
         try:
             host = cmd.str_at(1, max_bytes=limits.MAX_HOST_BYTES, allow_empty=False)
             port = cmd.int_at(2, limits.PORTS)
-        except CommandError:
+        except LineRejected:
             await self._complete(self._answer(f"+MQTTOPEN: {idx},{int(OpenResult.BAD_PARAMETER)}"))
             return
 
@@ -290,7 +290,7 @@ class AtEngine:
 
         await self._complete(operation)
 
-    async def _close(self, cmd: Command) -> None:
+    async def _close(self, cmd: AtLine) -> None:
         cmd.count(1, 1)
         idx = cmd.int_at(0, limits.CLIENT_INDEXES)
 
@@ -301,7 +301,7 @@ class AtEngine:
 
         await self._complete(operation)
 
-    async def _conn(self, cmd: Command) -> None:
+    async def _conn(self, cmd: AtLine) -> None:
         cmd.count(2, 4)
         idx = cmd.int_at(0, limits.CLIENT_INDEXES)
         client_id = cmd.str_at(1)
@@ -309,9 +309,9 @@ class AtEngine:
         password = cmd.str_at(3) if len(cmd.args) > 3 else ""
         link, cfg = self._links[idx], self._cfgs[idx]
         if not link.is_open or link.connected or idx in self._busy:
-            raise CommandError("client not open, or already connected")
+            raise LineRejected("client not open, or already connected")
         if not client_id and not cfg.clean_session:
-            raise CommandError("a kept session needs a client id")
+            raise LineRejected("a kept session needs a client id")
 
         async def operation() -> list[str]:
             with self._busy_while(idx):
@@ -325,7 +325,7 @@ class AtEngine:
 
         await self._complete(operation)
 
-    async def _disc(self, cmd: Command) -> None:
+    async def _disc(self, cmd: AtLine) -> None:
         cmd.count(1, 1)
         idx = cmd.int_at(0, limits.CLIENT_INDEXES)
 
@@ -335,7 +335,7 @@ class AtEngine:
 
         await self._complete(operation)
 
-    async def _sub(self, cmd: Command) -> None:
+    async def _sub(self, cmd: AtLine) -> None:
         cmd.count(4, 4)
         idx, topic, prefix = _filter_args(cmd)
         qos = cmd.int_at(3, limits.QOS_LEVELS)
@@ -349,7 +349,7 @@ class AtEngine:
 
         await self._complete(operation)
 
-    async def _uns(self, cmd: Command) -> None:
+    async def _uns(self, cmd: AtLine) -> None:
         cmd.count(3, 3)
         idx, topic, prefix = _filter_args(cmd)
 
@@ -362,7 +362,7 @@ class AtEngine:
 
         await self._complete(operation)
 
-    async def _pubex(self, cmd: Command) -> None:
+    async def _pubex(self, cmd: AtLine) -> None:
         cmd.count(7, 7)
         idx = cmd.int_at(0, limits.CLIENT_INDEXES)
         qos = cmd.int_at(2, limits.QOS_LEVELS)
@@ -375,11 +375,11 @@ class AtEngine:
         length = cmd.int_at(6, limits.PAYLOAD_BYTES)
         link, cfg = self._links[idx], self._cfgs[idx]
         if not link.connected:
-            raise CommandError("client not connected")
+            raise LineRejected("client not connected")
         self._write(frame("CONNECT"))
         payload = await self._in.read_exactly(length, PAYLOAD_IDLE_TIMEOUT)
         if payload is None:
-            raise CommandError("payload incomplete")
+            raise LineRejected("payload incomplete")
         prefix = f"+MQTTPUBEX: {idx},{msg_id}"
         if self._uncounted_line_end():
             failed = ",".join(["-1"] * (2 if kind == 2 else 1))
@@ -393,8 +393,8 @@ class AtEngine:
                 sent = await link.publish(topic, payload, qos, retain, cfg, progress)
                 results.append(0 if sent else -1)
             if kind in (1, 2):
-                body = platforms.onenet_dp_body(next(self._dp_ids), payload)
-                dp_topic = platforms.onenet_dp_topic(link.username, link.client_id)
+                body = cloud.onenet_dp_body(next(self._dp_ids), payload)
+                dp_topic = cloud.onenet_dp_topic(link.username, link.client_id)
                 sent = body is not None and await link.publish(
                     dp_topic, body, qos, False, cfg, progress
                 )
@@ -418,20 +418,16 @@ class AtEngine:
             self._in.discard(stray)
         return stray > 0
 
-    async def _postver(self, cmd: Command) -> None:
+    async def _postver(self, cmd: AtLine) -> None:
         cmd.count(1, 1)
         idx = cmd.int_at(0, limits.CLIENT_INDEXES)
         link, cfg = self._links[idx], self._cfgs[idx]
 
         async def operation() -> list[str]:
-            report = platforms.ctwing_version_report()
-            sent = await link.publish(
-                platforms.CTWING_VERSION_TOPIC, report, 1, False, cfg, _silent
-            )
+            report = cloud.ctwing_version_report()
+            sent = await link.publish(cloud.CTWING_VERSION_TOPIC, report, 1, False, cfg, _silent)
             granted = (
-                await link.subscribe(platforms.CTWING_UPGRADE_TOPIC, 1, cfg, _silent)
-                if sent
-                else None
+                await link.subscribe(cloud.CTWING_UPGRADE_TOPIC, 1, cfg, _silent) if sent else None
             )
             await self._ack_delay()
             return [f"+CTWINGPOSTVER: {0 if granted in limits.QOS_LEVELS else -1}"]
@@ -445,7 +441,7 @@ class AtEngine:
 
         return operation
 
-    _SETTERS: Mapping[str, Callable[[AtEngine, Command], Awaitable[None]]] = {
+    _SETTERS: Mapping[str, Callable[[AtInterpreter, AtLine], Awaitable[None]]] = {
         "+MQTTOPEN": _open,
         "+MQTTCLOSE": _close,
         "+MQTTCONN": _conn,
