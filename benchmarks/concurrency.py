@@ -116,9 +116,9 @@ async def _bare_publishes(at: BareAt, clients: int, per_client: int) -> Sample:
 
     def result(line: bytes) -> bool:
         nonlocal done
-        if not line.startswith(b"+MQTTPUBEX: "):
+        if not line.startswith(b"+MQTTPUBEX:"):  # the manual's spelling, as the sim prints it
             return False
-        index = int(line[12 : line.index(b",")])
+        index = int(line[11 : line.index(b",")])
         done += 1
         if left[index]:
             idle.append(index)

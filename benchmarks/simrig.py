@@ -34,11 +34,11 @@ class Sim:
 
 @contextmanager
 def sim_process(
-    *, ack_latency: float = 0.0, result_after_ok: bool = True, baudrate: int | None = None
+    *, network_latency: float = 0.0, result_after_ok: bool = True, baudrate: int | None = None
 ) -> Iterator[Sim]:
     """Start `nm28 sim --pty` (embedded broker) in a child process; SIGTERM it on exit."""
-    args = [sys.executable, "-m", "nm28_async.cli", "sim", "--pty", "--ack-latency",
-            f"{ack_latency:g}"]
+    args = [sys.executable, "-m", "nm28_async.cli", "sim", "--pty", "--network-latency",
+            f"{network_latency:g}"]
     if result_after_ok:
         args.append("--result-after-ok")
     if baudrate is not None:
@@ -106,12 +106,12 @@ class BareAt:
         """Echo off, then `AT+MQTTOPEN` and `AT+MQTTCONN` for client `index`."""
         await self.command("ATE0")
         await self.command(f'AT+MQTTOPEN={index},"{sim.host}",{sim.port}',
-                           f"+MQTTOPEN: {index},0".encode())
+                           f"+MQTTOPEN:{index},0".encode())
         await self.command(f'AT+MQTTCONN={index},"bare{index}","",""',
-                           f"+MQTTCONN: {index},0".encode())
+                           f"+MQTTCONN:{index},0".encode())
 
     async def subscribe(self, index: int, topic: str) -> None:
-        await self.command(f'AT+MQTTSUB={index},1,"{topic}",0', f"+MQTTSUB: {index},1,0".encode())
+        await self.command(f'AT+MQTTSUB={index},1,"{topic}",0', f"+MQTTSUB:{index},1,0".encode())
 
 
 @contextmanager

@@ -151,7 +151,7 @@ async def _sim_latency(
         per_point = {n: max(2, round(plan.point_seconds / latency / n)) for n in counts}
     repeats = {max(counts): plan.repeats}
     started = time.perf_counter()
-    with simrig.sim_process(ack_latency=latency, result_after_ok=result_after_ok) as sim:
+    with simrig.sim_process(network_latency=latency, result_after_ok=result_after_ok) as sim:
         drivers = await concurrency.driver_rates(sim, counts, per_point, repeats)
         bares = await concurrency.bare_rates(sim, counts, per_point, repeats)
     return drivers, bares, time.perf_counter() - started

@@ -8,15 +8,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .sim import VirtualModem
+from collections.abc import Callable, Sequence
 
 Runner = Callable[[argparse.Namespace], int]
 
@@ -49,10 +44,37 @@ def _add_sim(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     where.add_argument("--tcp", type=_tcp_address, metavar="HOST:PORT", help="serve on TCP")
     p.add_argument("--broker", metavar="URL", help="mqtt://HOST:PORT (default: embedded broker)")
     p.add_argument("--result-after-ok", action="store_true", help="print OK before result lines")
-    p.add_argument("--ack-latency", type=_not_negative, default=0.0, metavar="S")
-    p.add_argument("--command-latency", type=_not_negative, default=0.0, metavar="S")
+    p.add_argument(
+        "--network-latency", type=_not_negative, default=0.0, metavar="S",
+        help="extra seconds of every network-bound command; with the result before OK, OK "
+        "waits too (default: 0)",
+    )  # fmt: skip
+    p.add_argument(
+        "--command-latency", type=_not_negative, default=0.0, metavar="S",
+        help="seconds before any command is acted on (default: 0)",
+    )  # fmt: skip
+    p.add_argument(
+        "--prompt-latency", type=_not_negative, default=0.0, metavar="S",
+        help="seconds before the prompt of AT+MQTTPUBEX (default: 0)",
+    )  # fmt: skip
     p.add_argument("--baudrate", type=int, metavar="N", help="pace output like an 8N1 UART")
     p.add_argument("--no-echo", action="store_true", help="power on with echo off (ATE0)")
+    p.add_argument(
+        "--spaced-results", action="store_true",
+        help="print '+MQTTOPEN: 0,0' instead of the manual's '+MQTTOPEN:0,0'",
+    )  # fmt: skip
+    p.add_argument(
+        "--quoted-recv", action="store_true",
+        help='quote topic and payload in +MQTTRECV: 0,3,"a/b",5,"hello"',
+    )  # fmt: skip
+    p.add_argument(
+        "--prompt", choices=("CONNECT", ">"), default="CONNECT",
+        help="what precedes a PUBEX payload (default: CONNECT, as in the manual)",
+    )  # fmt: skip
+    p.add_argument(
+        "--link-lost-urc", action="store_true",
+        help="print +MQTTSTAT: <idx>,<code> when a broker link drops (1 closed, 2 keep-alive)",
+    )  # fmt: skip
     p.add_argument("--noise-interval", type=_positive, metavar="S", help="inject noise/URCs")
     p.add_argument(
         "--drop-interval", type=_positive, metavar="S", help="cut a broker link every S s"
@@ -83,11 +105,19 @@ async def _serve_sim(args: argparse.Namespace) -> None:
     async with VirtualModem(
         args.broker,
         result_after_ok=args.result_after_ok,
-        ack_latency=args.ack_latency,
+        network_latency=args.network_latency,
         command_latency=args.command_latency,
+        prompt_latency=args.prompt_latency,
         baudrate=args.baudrate,
         echo=not args.no_echo,
+        spaced_results=args.spaced_results,
+        quoted_recv=args.quoted_recv,
+        prompt=args.prompt,
+        link_lost_urc=args.link_lost_urc,
         noise_interval=args.noise_interval,
+        drop_interval=args.drop_interval,
+        reboot_interval=args.reboot_interval,
+        banner=args.banner,
     ) as sim:
         if args.pty:
             where = await sim.serve_pty()
@@ -96,37 +126,7 @@ async def _serve_sim(args: argparse.Namespace) -> None:
             where = f"{host}:{port}"
         print(f"broker {sim.broker_url}", flush=True)
         print(f"listening on {where}", flush=True)
-        faults: list[asyncio.Task[None]] = []
-        if args.drop_interval:
-            faults.append(loop.create_task(_every(args.drop_interval, _dropper(sim))))
-        if args.reboot_interval:
-            reboot = functools.partial(sim.reboot, args.banner)
-            faults.append(loop.create_task(_every(args.reboot_interval, reboot)))
         await stop.wait()
-        for task in faults:
-            task.cancel()
-        await asyncio.gather(*faults, return_exceptions=True)
-
-
-def _dropper(sim: VirtualModem) -> Callable[[], Awaitable[None]]:
-    """Cut the next client (round robin) that has a broker link."""
-    after = 0
-
-    async def drop_one() -> None:
-        nonlocal after
-        for step in range(6):
-            index = (after + step) % 6
-            if sim.drop_link(index):
-                after = index + 1
-                return
-
-    return drop_one
-
-
-async def _every(period: float, action: Callable[[], Awaitable[None]]) -> None:
-    while True:
-        await asyncio.sleep(period)
-        await action()
 
 
 def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:

@@ -1,14 +1,17 @@
 """The module's AT command interpreter: one command at a time, answers framed as the manual shows.
 
 Network-bound commands run an *operation* whose result line is printed before ``OK``
-(the manual's order) or, with ``result_after_ok``, after it from a background task so the
-AT channel is free while the broker answers.
+(the manual's order) or, with ``result_after_ok``, after it from a task of the interpreter's
+task group, so the AT channel is free while the broker answers. What the host's next bytes
+are is explicit state (:class:`InputMode`): command lines, or the counted payload of an
+``AT+MQTTPUBEX`` whose prompt was printed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import itertools
 import logging
 import ssl
@@ -16,8 +19,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+from ..platforms import onenet
 from ..protocol import limits
-from ..protocol.codes import OpenResult
+from ..protocol.codes import (
+    CloseResult,
+    ConnackCode,
+    LinkLost,
+    OpenResult,
+    PacketResult,
+    PublishResult,
+)
 from . import cloud
 from .at_syntax import AtForm, AtLine, LineRejected, parse_line
 from .mqtt_link import Incoming, MqttLink
@@ -35,6 +46,10 @@ CACHED_MESSAGES = 100
 
 PLATFORM_HOSTS = frozenset({"mqtt.ctwing.cn", "mqtts.heclouds.com", "studio-mqtt.heclouds.com"})
 """Cloud hosts the sim sends to its own broker, so the manual's sessions run offline."""
+
+PROMPTS = {"CONNECT": b"\r\nCONNECT\r\n", ">": b"\r\n> "}
+"""What precedes a PUBEX payload: the manual's ``CONNECT`` line, or the ``> `` of other
+firmware, which (as Quectel's and SIMCom's modules print it) ends no line."""
 
 _TEST_ANSWERS = {
     "+MQTTOPEN": "+MQTTOPEN: (0-5),<hostname>,(0-65535)",
@@ -79,14 +94,13 @@ def _check_topic_filter(topic: str) -> None:
             raise LineRejected("bad wildcard in topic filter")
 
 
-def _filter_args(cmd: AtLine) -> tuple[int, str, str]:
-    """``AT+MQTTSUB``/``AT+MQTTUNS``'s ``<idx>,<msgID>,<topic filter>``: the index, the filter,
-    and the answer's prefix ``+MQTTSUB: <idx>,<msgID>`` (``+MQTTUNS`` likewise)."""
+def _filter_args(cmd: AtLine) -> tuple[int, int, str]:
+    """``AT+MQTTSUB``/``AT+MQTTUNS``'s ``<idx>,<msgID>,<topic filter>``."""
     idx = cmd.int_at(0, limits.CLIENT_INDEXES)
     msg_id = cmd.int_at(1, limits.MSG_IDS)
     topic = cmd.str_at(2, max_bytes=TOPIC_MAX_BYTES)
     _check_topic_filter(topic)
-    return idx, topic, f"{cmd.name}: {idx},{msg_id}"
+    return idx, msg_id, topic
 
 
 def _silent(_retry: int) -> None:
@@ -98,13 +112,51 @@ class Knobs:
     """Behaviour switches that make the sim a test bench (see ``VirtualModem``)."""
 
     result_after_ok: bool = False
-    ack_latency: float = 0.0
+    network_latency: float = 0.0
     command_latency: float = 0.0
+    prompt_latency: float = 0.0
     echo: bool = True
+    spaced_results: bool = False
+    quoted_recv: bool = False
+    prompt: str = "CONNECT"
+    link_lost_urc: bool = False
+
+    def __post_init__(self) -> None:
+        if min(self.network_latency, self.command_latency, self.prompt_latency) < 0:
+            raise ValueError("latencies cannot be negative")
+        if self.prompt not in PROMPTS:
+            raise ValueError(f"prompt must be one of {sorted(PROMPTS)}, got {self.prompt!r}")
+
+
+class InputMode(enum.Enum):
+    """What the module makes of the host's next bytes."""
+
+    COMMAND = "command"
+    """Command lines, each ended by CR or LF."""
+    PAYLOAD = "payload"
+    """Data mode after the prompt: exactly the declared length of a PUBEX payload."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """An ``AT+MQTTPUBEX`` whose arguments were accepted and whose payload is awaited."""
+
+    idx: int
+    msg_id: int
+    qos: int
+    retain: bool
+    kind: int
+    topic: str
+    length: int
 
 
 class AtInterpreter:
-    """State of the module (six clients, their config, echo) and the command loop."""
+    """State of the module (six clients, their settings, echo, input mode) and its command loop.
+
+    One power cycle: :meth:`run` serves the host until cancelled, then :meth:`shutdown` cuts
+    the links. Results printed after ``OK`` run in the interpreter's own task group, so they
+    end with it.
+    """
 
     def __init__(
         self,
@@ -121,42 +173,33 @@ class AtInterpreter:
         self._tls = tls_contexts
         self.echo = knobs.echo
         self._cfgs = [ClientSettings() for _ in limits.CLIENT_INDEXES]
-        self._links = [MqttLink(self._receiver(i)) for i in limits.CLIENT_INDEXES]
+        self._links = [
+            MqttLink(self._receiver(i), self._lost(i)) for i in limits.CLIENT_INDEXES
+        ]
         self._open_addresses: dict[int, tuple[str, int]] = {}  # as AT+MQTTOPEN gave them
         self._busy: set[int] = set()  # indexes with an OPEN or CONN under way
-        self._background: set[asyncio.Task[None]] = set()
+        self._publication: Publication | None = None  # set in data mode
+        self._group = asyncio.TaskGroup()
         self._cache: deque[bytes] = deque(maxlen=CACHED_MESSAGES)
         self._dp_ids = itertools.count(1)
+
+    @property
+    def mode(self) -> InputMode:
+        return InputMode.COMMAND if self._publication is None else InputMode.PAYLOAD
 
     # lifecycle --------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Read and execute command lines until cancelled."""
-        while True:
-            line = await self._in.read_line(MAX_LINE_BYTES)
-            if line is None:
-                self._write(frame("ERROR"))
-                continue
-            line = line.lstrip(b"\x1a\x00 ")  # a Ctrl-Z after a payload, a UART's wake-up NULs
-            if not line:
-                continue
-            if self.echo:
-                self._write(line + b"\r")
-            if self._knobs.command_latency:
-                await asyncio.sleep(self._knobs.command_latency)
-            try:
-                cmd = parse_line(line)
-                log.debug("command %s %s", cmd.name or "AT", cmd.form.value)
-                await self._execute(cmd)
-            except LineRejected as exc:
-                log.debug("ERROR: %s", exc)
-                self._write(frame("ERROR"))
+        """Read and execute what the host sends, in the current input mode, until cancelled."""
+        async with self._group:
+            while True:
+                if self._publication is None:
+                    await self._command()
+                else:
+                    await self._payload(self._publication)
 
     async def shutdown(self) -> None:
-        """Power off: stop background operations and cut every client's link."""
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        """Power off once :meth:`run` has ended: cut every client's link."""
         await asyncio.gather(*(link.close() for link in self._links))
 
     def drop_link(self, index: int) -> bool:
@@ -167,45 +210,105 @@ class AtInterpreter:
         while self._cache:
             self._write(self._cache.popleft())
 
+    # input ---------------------------------------------------------------------------
+
+    async def _command(self) -> None:
+        line = await self._in.read_line(MAX_LINE_BYTES)
+        if line is None:
+            self._write(frame("ERROR"))
+            return
+        line = line.lstrip(b"\x1a\x00 ")  # a Ctrl-Z after a payload, a UART's wake-up NULs
+        if not line:
+            return
+        if self.echo:
+            self._write(line + b"\r")
+        if self._knobs.command_latency:
+            await asyncio.sleep(self._knobs.command_latency)
+        try:
+            cmd = parse_line(line)
+            log.debug("command %s %s", cmd.name or "AT", cmd.form.value)
+            await self._execute(cmd)
+        except LineRejected as exc:
+            log.debug("ERROR: %s", exc)
+            self._write(frame("ERROR"))
+
+    async def _payload(self, publication: Publication) -> None:
+        """Data mode: the declared number of bytes, then command mode again, whatever came."""
+        try:
+            payload = await self._in.read_exactly(publication.length, PAYLOAD_IDLE_TIMEOUT)
+        finally:
+            self._publication = None
+        if payload is None:
+            self._write(frame("ERROR"))
+        else:
+            await self._publish(publication, payload)
+
     # output ------------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
         self._out.write(data)
 
+    def _result(self, name: str, *fields: int) -> str:
+        """A result line as the manual's example prints it (``+MQTTOPEN:0,0``), or with a
+        space after the colon (``spaced_results``)."""
+        colon = ": " if self._knobs.spaced_results else ":"
+        return f"+{name}{colon}{','.join(str(int(f)) for f in fields)}"
+
     def _receiver(self, index: int) -> Callable[[Incoming], None]:
         def receive(message: Incoming) -> None:
             cfg = self._cfgs[index]
-            head = f"+MQTTRECV: {index},{message.packet_id},{message.topic}"
+            quote = b'"' if self._knobs.quoted_recv else b""
+            fields = [b"%d" % index, b"%d" % message.packet_id, quote + message.topic + quote]
             if cfg.len_enable:
-                head += f",{len(message.payload)}"
-            body = head.encode() + (b"," + message.payload if cfg.rcv_mode == 0 else b"")
+                fields.append(b"%d" % len(message.payload))
+            if cfg.rcv_mode == 0:
+                fields.append(quote + message.payload + quote)
+            body = frame(b"+MQTTRECV: " + b",".join(fields))
             if cfg.cached and not self._out.attached:
-                self._cache.append(frame(body))
+                self._cache.append(body)
             else:
-                self._write(frame(body))
+                self._write(body)
 
         return receive
 
-    async def _complete(self, operation: Operation) -> None:
-        """Print the operation's result line(s) and OK in the configured order."""
+    def _lost(self, index: int) -> Callable[[LinkLost], None]:
+        def report(cause: LinkLost) -> None:
+            if self._knobs.link_lost_urc:
+                self._write(frame(f"+MQTTSTAT: {index},{int(cause)}"))
+
+        return report
+
+    async def _complete(self, operation: Operation, *, over_network: bool = True) -> None:
+        """Print the operation's result line(s) and OK in the configured order.
+
+        A network-bound operation takes ``network_latency`` longer: in the manual's order
+        the result line and ``OK`` both wait for it, as on a slow cellular link.
+        """
+        if self._knobs.network_latency and over_network:
+            operation = self._slowed(operation, self._knobs.network_latency)
         if not self._knobs.result_after_ok:
-            self._write(frame(*await operation()))
-            self._write(frame("OK"))
+            self._write(frame(*await operation(), "OK"))
             return
         self._write(frame("OK"))
-        task = asyncio.get_running_loop().create_task(self._late(operation))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._group.create_task(self._late(operation))
+
+    @staticmethod
+    def _slowed(operation: Operation, latency: float) -> Operation:
+        async def slowed() -> list[str]:
+            lines = await operation()
+            await asyncio.sleep(latency)
+            return lines
+
+        return slowed
 
     async def _late(self, operation: Operation) -> None:
         self._write(frame(*await operation()))
 
-    async def _ack_delay(self) -> None:
-        if self._knobs.ack_latency:
-            await asyncio.sleep(self._knobs.ack_latency)
-
-    def _progress(self, prefix: str) -> Callable[[int], None]:
-        return lambda retry: self._write(frame(f"{prefix},1,{retry}"))
+    def _progress(self, name: str, *head: int) -> Callable[[int], None]:
+        """The ``<result>`` 1 (retransmitting) line, with the retry count as ``<value>``."""
+        return lambda retry: self._write(
+            frame(self._result(name, *head, PacketResult.RETRANSMITTING, retry))
+        )
 
     @contextlib.contextmanager
     def _busy_while(self, idx: int) -> Iterator[None]:
@@ -269,24 +372,24 @@ class AtInterpreter:
             host = cmd.str_at(1, max_bytes=limits.MAX_HOST_BYTES, allow_empty=False)
             port = cmd.int_at(2, limits.PORTS)
         except LineRejected:
-            await self._complete(self._answer(f"+MQTTOPEN: {idx},{int(OpenResult.BAD_PARAMETER)}"))
+            refusal = self._answer(self._result("MQTTOPEN", idx, OpenResult.BAD_PARAMETER))
+            await self._complete(refusal, over_network=False)
             return
 
         async def operation() -> list[str]:
             if link.is_open or idx in self._busy:
-                return [f"+MQTTOPEN: {idx},{int(OpenResult.IN_USE)}"]
+                return [self._result("MQTTOPEN", idx, OpenResult.IN_USE)]
             tls = None
             if cfg.ssl_enable:
                 tls = self._tls.get(cfg.ssl_ctx)
                 if tls is None:
-                    return [f"+MQTTOPEN: {idx},{int(OpenResult.FAILED)}"]
+                    return [self._result("MQTTOPEN", idx, OpenResult.FAILED)]
             target = self._broker if host.lower() in PLATFORM_HOSTS else (host, port)
             with self._busy_while(idx):
                 result = await link.open(*target, tls=tls, timeout=cfg.pkt_timeout)
             if result is OpenResult.OK:
                 self._open_addresses[idx] = (host, port)
-            await self._ack_delay()
-            return [f"+MQTTOPEN: {idx},{int(result)}"]
+            return [self._result("MQTTOPEN", idx, result)]
 
         await self._complete(operation)
 
@@ -297,7 +400,8 @@ class AtInterpreter:
         async def operation() -> list[str]:
             closed = await self._links[idx].close()
             self._open_addresses.pop(idx, None)
-            return [f"+MQTTCLOSE: {idx},{0 if closed else -1}"]
+            result = CloseResult.OK if closed else CloseResult.FAILED
+            return [self._result("MQTTCLOSE", idx, result)]
 
         await self._complete(operation)
 
@@ -316,12 +420,12 @@ class AtInterpreter:
         async def operation() -> list[str]:
             with self._busy_while(idx):
                 code = await link.connect(
-                    client_id, username, password, cfg, self._progress(f"+MQTTCONN: {idx}")
+                    client_id, username, password, cfg, self._progress("MQTTCONN", idx)
                 )
-            await self._ack_delay()
+            result = PacketResult.SEND_FAILED if code is None else PacketResult.ACKED
             # the manual's set-command answer always has three fields; ret_code 0 when no
             # CONNACK came (a two-field line would read as the query's <idx>,<state>)
-            return [f"+MQTTCONN: {idx},{2 if code is None else 0},{code or 0}"]
+            return [self._result("MQTTCONN", idx, result, code or ConnackCode.ACCEPTED)]
 
         await self._complete(operation)
 
@@ -331,38 +435,40 @@ class AtInterpreter:
 
         async def operation() -> list[str]:
             done = await self._links[idx].disconnect(self._cfgs[idx].pkt_timeout)
-            return [f"+MQTTDISC: {idx},{0 if done else -1}"]
+            return [self._result("MQTTDISC", idx, CloseResult.OK if done else CloseResult.FAILED)]
 
         await self._complete(operation)
 
     async def _sub(self, cmd: AtLine) -> None:
         cmd.count(4, 4)
-        idx, topic, prefix = _filter_args(cmd)
+        idx, msg_id, topic = _filter_args(cmd)
         qos = cmd.int_at(3, limits.QOS_LEVELS)
 
         async def operation() -> list[str]:
             granted = await self._links[idx].subscribe(
-                topic, qos, self._cfgs[idx], self._progress(prefix)
+                topic, qos, self._cfgs[idx], self._progress("MQTTSUB", idx, msg_id)
             )
-            await self._ack_delay()
-            return [f"{prefix},0,{granted}" if granted in limits.QOS_LEVELS else f"{prefix},2"]
+            if granted is not None and granted in limits.QOS_LEVELS:
+                return [self._result("MQTTSUB", idx, msg_id, PacketResult.ACKED, granted)]
+            return [self._result("MQTTSUB", idx, msg_id, PacketResult.SEND_FAILED)]
 
         await self._complete(operation)
 
     async def _uns(self, cmd: AtLine) -> None:
         cmd.count(3, 3)
-        idx, topic, prefix = _filter_args(cmd)
+        idx, msg_id, topic = _filter_args(cmd)
 
         async def operation() -> list[str]:
             acked = await self._links[idx].unsubscribe(
-                topic, self._cfgs[idx], self._progress(prefix)
+                topic, self._cfgs[idx], self._progress("MQTTUNS", idx, msg_id)
             )
-            await self._ack_delay()
-            return [f"{prefix},0" if acked is not None else f"{prefix},2"]
+            result = PacketResult.SEND_FAILED if acked is None else PacketResult.ACKED
+            return [self._result("MQTTUNS", idx, msg_id, result)]
 
         await self._complete(operation)
 
     async def _pubex(self, cmd: AtLine) -> None:
+        """Check the arguments, then print the prompt and enter data mode."""
         cmd.count(7, 7)
         idx = cmd.int_at(0, limits.CLIENT_INDEXES)
         qos = cmd.int_at(2, limits.QOS_LEVELS)
@@ -373,34 +479,37 @@ class AtInterpreter:
         if kind != 1:
             _check_topic_name(topic)
         length = cmd.int_at(6, limits.PAYLOAD_BYTES)
-        link, cfg = self._links[idx], self._cfgs[idx]
-        if not link.connected:
+        if not self._links[idx].connected:
             raise LineRejected("client not connected")
-        self._write(frame("CONNECT"))
-        payload = await self._in.read_exactly(length, PAYLOAD_IDLE_TIMEOUT)
-        if payload is None:
-            raise LineRejected("payload incomplete")
-        prefix = f"+MQTTPUBEX: {idx},{msg_id}"
+        if self._knobs.prompt_latency:
+            await asyncio.sleep(self._knobs.prompt_latency)
+        self._in.clear()  # what came before the prompt is not payload
+        self._publication = Publication(idx, msg_id, qos, retain, kind, topic, length)
+        self._write(PROMPTS[self._knobs.prompt])
+
+    async def _publish(self, publication: Publication, payload: bytes) -> None:
+        p = publication
+        link, cfg = self._links[p.idx], self._cfgs[p.idx]
         if self._uncounted_line_end():
-            failed = ",".join(["-1"] * (2 if kind == 2 else 1))
-            await self._complete(self._answer(f"{prefix},{failed}"))
+            failed = [PublishResult.FAILED] * (2 if p.kind == 2 else 1)
+            refusal = self._answer(self._result("MQTTPUBEX", p.idx, p.msg_id, *failed))
+            await self._complete(refusal, over_network=False)
             return
-        progress = self._progress(prefix)
+        progress = self._progress("MQTTPUBEX", p.idx, p.msg_id)
 
         async def operation() -> list[str]:
-            results: list[int] = []
-            if kind in (0, 2):
-                sent = await link.publish(topic, payload, qos, retain, cfg, progress)
-                results.append(0 if sent else -1)
-            if kind in (1, 2):
-                body = cloud.onenet_dp_body(next(self._dp_ids), payload)
-                dp_topic = cloud.onenet_dp_topic(link.username, link.client_id)
+            results: list[PublishResult] = []
+            if p.kind in (0, 2):
+                sent = await link.publish(p.topic, payload, p.qos, p.retain, cfg, progress)
+                results.append(PublishResult.OK if sent else PublishResult.FAILED)
+            if p.kind in (1, 2):
+                body = cloud.onenet_data_point_message(next(self._dp_ids), payload)
+                dp_topic = onenet.data_point_topic(link.username, link.client_id)
                 sent = body is not None and await link.publish(
-                    dp_topic, body, qos, False, cfg, progress
+                    dp_topic, body, p.qos, False, cfg, progress
                 )
-                results.append(0 if sent else -1)
-            await self._ack_delay()
-            return [f"{prefix},{','.join(map(str, results))}"]
+                results.append(PublishResult.OK if sent else PublishResult.FAILED)
+            return [self._result("MQTTPUBEX", p.idx, p.msg_id, *results)]
 
         await self._complete(operation)
 
@@ -427,10 +536,12 @@ class AtInterpreter:
             report = cloud.ctwing_version_report()
             sent = await link.publish(cloud.CTWING_VERSION_TOPIC, report, 1, False, cfg, _silent)
             granted = (
-                await link.subscribe(cloud.CTWING_UPGRADE_TOPIC, 1, cfg, _silent) if sent else None
+                await link.subscribe(cloud.CTWING_UPGRADE_TOPIC, 1, cfg, _silent)
+                if sent
+                else None
             )
-            await self._ack_delay()
-            return [f"+CTWINGPOSTVER: {0 if granted in limits.QOS_LEVELS else -1}"]
+            ok = granted in limits.QOS_LEVELS
+            return [self._result("CTWINGPOSTVER", PublishResult.OK if ok else PublishResult.FAILED)]
 
         await self._complete(operation)
 

@@ -21,17 +21,17 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ..protocol.codes import OpenResult
+from ..protocol.codes import ConnackCode, LinkLost, OpenResult
 from .settings import ClientSettings
 
 # paho reports an MQTT 3.x CONNACK as an MQTT 5 reason; these are the 3.x return codes.
 _CONNACK_RETURN_CODES = {
-    "Success": 0,
-    "Unsupported protocol version": 1,
-    "Client identifier not valid": 2,
-    "Server unavailable": 3,
-    "Bad user name or password": 4,
-    "Not authorized": 5,
+    "Success": ConnackCode.ACCEPTED,
+    "Unsupported protocol version": ConnackCode.BAD_PROTOCOL_VERSION,
+    "Client identifier not valid": ConnackCode.IDENTIFIER_REJECTED,
+    "Server unavailable": ConnackCode.SERVER_UNAVAILABLE,
+    "Bad user name or password": ConnackCode.BAD_CREDENTIALS,
+    "Not authorized": ConnackCode.NOT_AUTHORISED,
 }
 
 Ack = int | None
@@ -40,9 +40,10 @@ Ack = int | None
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A message the broker delivered on a subscription."""
+    """A message the broker delivered on a subscription, its topic as the bytes on the wire
+    (a topic may hold commas, quotes, or bytes that are not UTF-8)."""
 
-    topic: str
+    topic: bytes
     payload: bytes
     packet_id: int
 
@@ -76,9 +77,12 @@ def _tls_handshake(
 class MqttLink:
     """The network side of one client index: ``open`` → ``connect`` → traffic → ``close``."""
 
-    def __init__(self, on_message: Callable[[Incoming], None]) -> None:
+    def __init__(
+        self, on_message: Callable[[Incoming], None], on_lost: Callable[[LinkLost], None]
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._on_message = on_message
+        self._on_lost = on_lost
         self._host = ""
         self._port = 0
         self._tls: ssl.SSLContext | None = None
@@ -180,7 +184,7 @@ class MqttLink:
             return None
         client.loop_start()
         code = await self._await_ack(self._connack, cfg, on_retry)
-        if code == 0:
+        if code == ConnackCode.ACCEPTED:
             self.connected = True
             self.client_id, self.username = client_id, username
         return code
@@ -190,6 +194,7 @@ class MqttLink:
         client, gone = self._client, self._gone
         if not self.connected or client is None or gone is None:
             return False
+        self.connected = False  # the host ends it: not a lost link
         client.disconnect()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(gone), timeout)
@@ -216,8 +221,7 @@ class MqttLink:
                 socket.socket.shutdown(client_sock, socket.SHUT_RDWR)
             # The module knows at once that its link died: AT+MQTTCONN? must not report it
             # connected while paho's thread has yet to notice.
-            self.connected = False
-            self._fail_waiters()
+            self._lost(LinkLost.CLOSED)
             return True
         if self._sock is not None:
             self._sock.close()
@@ -322,16 +326,18 @@ class MqttLink:
     def _cb_connect(
         self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
     ) -> None:
-        self._post(self._resolve_connack, client, _CONNACK_RETURN_CODES.get(reason.getName(), 3))
+        code = _CONNACK_RETURN_CODES.get(reason.getName(), ConnackCode.SERVER_UNAVAILABLE)
+        self._post(self._resolve_connack, client, code)
 
-    def _cb_disconnect(self, client: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
-        self._post(self._link_gone, client)
+    def _cb_disconnect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
+    ) -> None:
+        keepalive = reason.getName() == "Keep alive timeout"
+        self._post(self._link_gone, client, LinkLost.KEEPALIVE if keepalive else LinkLost.CLOSED)
 
     def _cb_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:
-            return
+        # paho's .topic decodes (and raises on bytes that are not UTF-8); _topic is the wire's
+        topic = bytes(message._topic)
         self._post(self._deliver, client, Incoming(topic, bytes(message.payload), message.mid))
 
     def _cb_subscribe(
@@ -360,7 +366,13 @@ class MqttLink:
         if client is self._client:
             self._on_message(message)
 
-    def _link_gone(self, client: mqtt.Client) -> None:
+    def _link_gone(self, client: mqtt.Client, cause: LinkLost) -> None:
         if client is self._client:
-            self.connected = False
-            self._fail_waiters()
+            self._lost(cause)
+
+    def _lost(self, cause: LinkLost) -> None:
+        """The link died under a connected client: report it once (not after DISC or CLOSE)."""
+        was_connected, self.connected = self.connected, False
+        self._fail_waiters()
+        if was_connected:
+            self._on_lost(cause)

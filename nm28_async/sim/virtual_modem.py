@@ -8,8 +8,9 @@ import ssl
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from ..protocol import limits
 from .broker import EmbeddedBroker
-from .faults import inject_noise
+from .faults import every, inject_noise
 from .interpreter import AtInterpreter, Knobs, frame
 from .lifecycle import StartStop
 from .serve import PtyEndpoint, TcpEndpoint
@@ -33,11 +34,23 @@ class VirtualModem(StartStop):
     lead; other hosts in ``AT+MQTTOPEN`` are resolved and dialled as given. ``None`` starts
     an :class:`EmbeddedBroker` on a free loopback port.
 
-    Knobs: ``result_after_ok`` prints ``OK`` first and the result line when the broker
-    answered, ``ack_latency`` seconds later; ``command_latency`` delays every answer;
-    ``baudrate`` paces output like an 8N1 UART; ``echo`` is the power-on echo setting;
-    ``tls_contexts`` maps an ``"ssl"`` context id to an ``ssl.SSLContext``;
-    ``noise_interval`` injects an unknown URC or junk line that often (seconds).
+    Knobs (defaults are the manual's NM28):
+
+    * ``result_after_ok``: print ``OK`` first and the result line when the network answered.
+    * ``network_latency``: seconds every network-bound command (OPEN, CLOSE, CONN, DISC, SUB,
+      UNS, PUBEX, CTWINGPOSTVER) takes beyond the network's own time; in the manual's order
+      the result line and ``OK`` both wait for it.
+    * ``command_latency``: seconds before any command is acted on.
+    * ``prompt_latency``: seconds before the prompt of ``AT+MQTTPUBEX``.
+    * ``baudrate``: pace output like an 8N1 UART. ``echo``: the power-on echo setting.
+    * ``spaced_results``: ``+MQTTOPEN: 0,0`` instead of the manual's ``+MQTTOPEN:0,0``.
+    * ``quoted_recv``: ``+MQTTRECV: 0,3,"a/b",5,"hello"`` (the length leaves out the quotes).
+    * ``prompt``: ``"CONNECT"`` (the manual) or ``">"`` (printed ``\\r\\n> ``, no line end).
+    * ``link_lost_urc``: print ``+MQTTSTAT: <idx>,<code>`` when a connected client's broker
+      link drops (codes in :class:`~nm28_async.protocol.codes.LinkLost`).
+    * ``tls_contexts``: an ``ssl.SSLContext`` per ``"ssl"`` context id.
+    * ``noise_interval``, ``drop_interval``, ``reboot_interval``: inject an unknown URC or
+      junk line, cut a broker link (round robin), or reboot (printing ``banner``) that often.
     """
 
     def __init__(
@@ -45,28 +58,50 @@ class VirtualModem(StartStop):
         broker: str | None = None,
         *,
         result_after_ok: bool = False,
-        ack_latency: float = 0.0,
+        network_latency: float = 0.0,
         command_latency: float = 0.0,
+        prompt_latency: float = 0.0,
         baudrate: int | None = None,
         echo: bool = True,
+        spaced_results: bool = False,
+        quoted_recv: bool = False,
+        prompt: str = "CONNECT",
+        link_lost_urc: bool = False,
         tls_contexts: Mapping[int, ssl.SSLContext] | None = None,
         noise_interval: float | None = None,
+        drop_interval: float | None = None,
+        reboot_interval: float | None = None,
+        banner: str = "RDY",
     ) -> None:
-        if ack_latency < 0 or command_latency < 0:
-            raise ValueError("latencies cannot be negative")
-        if noise_interval is not None and noise_interval <= 0:
-            raise ValueError("noise_interval must be positive")
+        intervals = {"noise": noise_interval, "drop": drop_interval, "reboot": reboot_interval}
+        for name, interval in intervals.items():
+            if interval is not None and interval <= 0:
+                raise ValueError(f"{name}_interval must be positive")
+        self._knobs = Knobs(
+            result_after_ok=result_after_ok,
+            network_latency=network_latency,
+            command_latency=command_latency,
+            prompt_latency=prompt_latency,
+            echo=echo,
+            spaced_results=spaced_results,
+            quoted_recv=quoted_recv,
+            prompt=prompt,
+            link_lost_urc=link_lost_urc,
+        )
         self._broker_arg = parse_broker_url(broker) if broker is not None else None
-        self._knobs = Knobs(result_after_ok, ack_latency, command_latency, echo)
-        self._baudrate = baudrate
         self._tls = dict(tls_contexts or {})
         self._noise_interval = noise_interval
+        self._drop_interval = drop_interval
+        self._reboot_interval = reboot_interval
+        self._banner = banner
         self._embedded: EmbeddedBroker | None = None
         self._input = HostInput()
         self._output = HostOutput(baudrate)
+        self._runner: asyncio.Task[None] | None = None
+        self._group: asyncio.TaskGroup | None = None
         self._interpreter: AtInterpreter | None = None
-        self._processor: asyncio.Task[None] | None = None
-        self._noise: asyncio.Task[None] | None = None
+        self._serving: asyncio.Task[None] | None = None  # the interpreter's run()
+        self._next_drop = 0
         self._ptys: list[PtyEndpoint] = []
         self._tcps: list[TcpEndpoint] = []
         self.broker_host = ""
@@ -77,7 +112,7 @@ class VirtualModem(StartStop):
         return f"mqtt://{self.broker_host}:{self.broker_port}"
 
     async def start(self) -> None:
-        if self._interpreter is not None:
+        if self._runner is not None:
             raise RuntimeError("already started")
         if self._broker_arg is None:
             self._embedded = EmbeddedBroker("127.0.0.1", 0)
@@ -85,42 +120,71 @@ class VirtualModem(StartStop):
             self.broker_host, self.broker_port = self._embedded.host, self._embedded.port
         else:
             self.broker_host, self.broker_port = self._broker_arg
-        self._power_on()
-        if self._noise_interval is not None:
-            self._noise = asyncio.get_running_loop().create_task(
-                inject_noise(self._output.write, self._noise_interval)
-            )
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        self._runner = loop.create_task(self._run(ready))
+        await asyncio.wait({ready, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        if self._runner.done():
+            self._runner.result()  # it failed before it was ready: say why
+
+    async def _run(self, ready: asyncio.Future[None]) -> None:
+        """The module's life: each of its background tasks runs in this one task group, which
+        ends when :meth:`stop` cancels it (or, with the module, when one of them fails)."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            if self._output.paced:
+                group.create_task(self._output.pace())
+            if self._noise_interval is not None:
+                group.create_task(inject_noise(self._output.write, self._noise_interval))
+            if self._drop_interval is not None:
+                group.create_task(every(self._drop_interval, self._drop_next))
+            if self._reboot_interval is not None:
+                group.create_task(every(self._reboot_interval, lambda: self.reboot(self._banner)))
+            self._power_on()
+            ready.set_result(None)
+            await asyncio.get_running_loop().create_future()  # until cancelled
 
     def _power_on(self) -> None:
+        if self._group is None:
+            raise RuntimeError("the modem is not running")
         interpreter = AtInterpreter(
             self._input, self._output, self._knobs, (self.broker_host, self.broker_port), self._tls
         )
         self._interpreter = interpreter
-        self._processor = asyncio.get_running_loop().create_task(interpreter.run())
+        self._serving = self._group.create_task(interpreter.run())
 
     async def _power_off(self) -> None:
-        if self._processor is not None:
-            self._processor.cancel()
-            await asyncio.gather(self._processor, return_exceptions=True)
-            self._processor = None
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.cancel()
+            await asyncio.wait({serving})
         if self._interpreter is not None:
             await self._interpreter.shutdown()
             self._interpreter = None
 
     async def stop(self) -> None:
-        if self._noise is not None:
-            self._noise.cancel()
-            await asyncio.gather(self._noise, return_exceptions=True)
-            self._noise = None
-        await self._power_off()
-        self.close_port()
-        for tcp in self._tcps:
-            await tcp.wait_closed()
-        self._tcps.clear()
-        await self._output.close()
-        if self._embedded is not None:
-            await self._embedded.stop()
-            self._embedded = None
+        """Cancel the module's task group, cut its links, pull its ports, stop its broker.
+
+        A background task that failed is raised here, after everything was cleaned up.
+        """
+        runner, self._runner = self._runner, None
+        try:
+            if runner is not None:
+                runner.cancel()
+                await asyncio.wait({runner})
+            self._group = None
+            await self._power_off()
+            self.close_port()
+            for tcp in self._tcps:
+                await tcp.wait_closed()
+            self._tcps.clear()
+        finally:
+            if self._embedded is not None:
+                await self._embedded.stop()
+                self._embedded = None
+        failure = None if runner is None or runner.cancelled() else runner.exception()
+        if failure is not None:
+            raise failure
 
     # ports ----------------------------------------------------------------------------
 
@@ -160,11 +224,19 @@ class VirtualModem(StartStop):
         Returns False when that client has no link. The slot stays open (``AT+MQTTOPEN``
         answers 2) until the host closes it, and ``AT+MQTTCONN?`` shows it disconnected.
         """
-        if index not in range(6):
+        if index not in limits.CLIENT_INDEXES:
             raise ValueError(f"client index {index} is not 0..5")
         if self._interpreter is None:
             raise RuntimeError("the modem is not running")
         return self._interpreter.drop_link(index)
+
+    async def _drop_next(self) -> None:
+        """Cut the next client (round robin) that has a broker link."""
+        for step in limits.CLIENT_INDEXES:
+            index = (self._next_drop + step) % len(limits.CLIENT_INDEXES)
+            if self.drop_link(index):
+                self._next_drop = index + 1
+                return
 
     async def reboot(self, banner: str = "RDY") -> None:
         """Reset like a power cycle, even mid-command: links cut, state and echo back to

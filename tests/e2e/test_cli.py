@@ -54,7 +54,7 @@ async def test_sim_on_tcp_answers_at_commands_from_the_at_command(broker: Broker
         lines = out.splitlines()
         assert lines[0] == "> AT+CSQ"
         assert lines[1].startswith("+CSQ: ")
-        assert "+MQTTOPEN: 0,0" in lines
+        assert "+MQTTOPEN:0,0" in lines  # the manual's spelling
         assert f'+MQTTOPEN: 0,"127.0.0.1",{broker.port}' in lines
     finally:
         assert await stop(sim) == 0

@@ -97,11 +97,11 @@ async def host(sim: VirtualModem) -> AsyncIterator[RawHost]:
 
 async def open_and_connect(host: RawHost, idx: int = 0, client_id: str = "nm28-test") -> None:
     assert await host.command(f'AT+MQTTOPEN={idx},"mqtt.ctwing.cn",1883') == [
-        f"+MQTTOPEN: {idx},0",
+        f"+MQTTOPEN:{idx},0",
         "OK",
     ]
     assert await host.command(f'AT+MQTTCONN={idx},"{client_id}","u","p"') == [
-        f"+MQTTCONN: {idx},0,0",
+        f"+MQTTCONN:{idx},0,0",
         "OK",
     ]
 
@@ -117,7 +117,7 @@ async def publish(host: RawHost, header: str, payload: bytes) -> list[str]:
 async def test_manual_example_session(host: RawHost, broker: BrokerInfo) -> None:
     """Section 2.1 of the manual, line for line (the cloud host leads to the test broker)."""
     await open_and_connect(host, 0, "1701491811")
-    assert await host.command('AT+MQTTSUB=0,1,"valve_onoff_cmd",1') == ["+MQTTSUB: 0,1,0,1", "OK"]
+    assert await host.command('AT+MQTTSUB=0,1,"valve_onoff_cmd",1') == ["+MQTTSUB:0,1,0,1", "OK"]
     downlink = b'{"taskId":5, "payload":{"valve_onoff":1}}'
     await publish_with_tool(broker, "valve_onoff_cmd", downlink)
     urc = await host.read_until(downlink + b"\r\n")
@@ -125,7 +125,7 @@ async def test_manual_example_session(host: RawHost, broker: BrokerInfo) -> None
         rb"\r\n\+MQTTRECV: 0,\d+,valve_onoff_cmd,41," + re.escape(downlink) + rb"\r\n", urc
     )
 
-    assert await host.command('AT+MQTTSUB=0,1,"data_report",1') == ["+MQTTSUB: 0,1,0,1", "OK"]
+    assert await host.command('AT+MQTTSUB=0,1,"data_report",1') == ["+MQTTSUB:0,1,0,1", "OK"]
     answer = await publish(host, 'AT+MQTTPUBEX=0,1,1,1,0,"data_report",16', b'{"water_flow":1}\x1a')
     # our own subscription brings the message back, before or after the publish result
     own = [x for x in answer if x.startswith("+MQTTRECV:")]
@@ -134,9 +134,9 @@ async def test_manual_example_session(host: RawHost, broker: BrokerInfo) -> None
     assert own == ['+MQTTRECV: 0,2,data_report,16,{"water_flow":1}'] or own[0].endswith(
         ',data_report,16,{"water_flow":1}'
     )
-    assert [x for x in answer if not x.startswith("+MQTTRECV:")] == ["+MQTTPUBEX: 0,1,0", "OK"]
-    assert await host.command("AT+MQTTDISC=0") == ["+MQTTDISC: 0,0", "OK"]
-    assert await host.command("AT+MQTTCLOSE=0") == ["+MQTTCLOSE: 0,0", "OK"]
+    assert [x for x in answer if not x.startswith("+MQTTRECV:")] == ["+MQTTPUBEX:0,1,0", "OK"]
+    assert await host.command("AT+MQTTDISC=0") == ["+MQTTDISC:0,0", "OK"]
+    assert await host.command("AT+MQTTCLOSE=0") == ["+MQTTCLOSE:0,0", "OK"]
 
 
 @pytest.mark.asyncio
@@ -181,9 +181,9 @@ async def test_malformed_or_out_of_range_is_error(host: RawHost, line: bytes) ->
 
 @pytest.mark.asyncio
 async def test_open_bad_parameters_answer_result_1(host: RawHost) -> None:
-    assert await host.command('AT+MQTTOPEN=0,"127.0.0.1",0') == ["+MQTTOPEN: 0,1", "OK"]
-    assert await host.command('AT+MQTTOPEN=0,"",1883') == ["+MQTTOPEN: 0,1", "OK"]
-    assert await host.command(f'AT+MQTTOPEN=0,"{"h" * 128}",1883') == ["+MQTTOPEN: 0,1", "OK"]
+    assert await host.command('AT+MQTTOPEN=0,"127.0.0.1",0') == ["+MQTTOPEN:0,1", "OK"]
+    assert await host.command('AT+MQTTOPEN=0,"",1883') == ["+MQTTOPEN:0,1", "OK"]
+    assert await host.command(f'AT+MQTTOPEN=0,"{"h" * 128}",1883') == ["+MQTTOPEN:0,1", "OK"]
 
 
 @pytest.mark.asyncio
@@ -253,32 +253,32 @@ async def test_query_commands_show_state(host: RawHost) -> None:
 
 @pytest.mark.asyncio
 async def test_open_results_are_real(host: RawHost, broker: BrokerInfo) -> None:
-    assert await host.command('AT+MQTTOPEN=1,"nm28-test.invalid",1883') == ["+MQTTOPEN: 1,4", "OK"]
+    assert await host.command('AT+MQTTOPEN=1,"nm28-test.invalid",1883') == ["+MQTTOPEN:1,4", "OK"]
     closed = free_port()
-    assert await host.command(f'AT+MQTTOPEN=1,"127.0.0.1",{closed}') == ["+MQTTOPEN: 1,5", "OK"]
+    assert await host.command(f'AT+MQTTOPEN=1,"127.0.0.1",{closed}') == ["+MQTTOPEN:1,5", "OK"]
     opened = f'AT+MQTTOPEN=1,"{broker.host}",{broker.port}'
-    assert await host.command(opened) == ["+MQTTOPEN: 1,0", "OK"]
-    assert await host.command(opened) == ["+MQTTOPEN: 1,2", "OK"]
-    assert await host.command("AT+MQTTCLOSE=1") == ["+MQTTCLOSE: 1,0", "OK"]
-    assert await host.command("AT+MQTTCLOSE=1") == ["+MQTTCLOSE: 1,-1", "OK"]
-    assert await host.command("AT+MQTTDISC=1") == ["+MQTTDISC: 1,-1", "OK"]
+    assert await host.command(opened) == ["+MQTTOPEN:1,0", "OK"]
+    assert await host.command(opened) == ["+MQTTOPEN:1,2", "OK"]
+    assert await host.command("AT+MQTTCLOSE=1") == ["+MQTTCLOSE:1,0", "OK"]
+    assert await host.command("AT+MQTTCLOSE=1") == ["+MQTTCLOSE:1,-1", "OK"]
+    assert await host.command("AT+MQTTDISC=1") == ["+MQTTDISC:1,-1", "OK"]
 
 
 @pytest.mark.asyncio
 async def test_result_after_ok_frees_the_channel(broker: BrokerInfo) -> None:
-    async with VirtualModem(broker.url, result_after_ok=True, ack_latency=0.5) as modem:
+    async with VirtualModem(broker.url, result_after_ok=True, network_latency=0.5) as modem:
         raw = await RawHost.connect(await modem.serve_tcp())
         try:
             assert await raw.command("ATE0") == ["ATE0\r", "OK"]
             assert await raw.command('AT+MQTTOPEN=0,"mqtt.ctwing.cn",1883') == ["OK"]
             # the broker's answer is still pending; the channel already serves others
             assert await raw.command("AT+CSQ") == ["+CSQ: 24,99", "OK"]
-            assert lines(await raw.read_until(b"+MQTTOPEN: 0,0\r\n")) == ["+MQTTOPEN: 0,0"]
+            assert lines(await raw.read_until(b"+MQTTOPEN:0,0\r\n")) == ["+MQTTOPEN:0,0"]
             assert await raw.command('AT+MQTTCONN=0,"late","",""') == ["OK"]
-            assert lines(await raw.read_until(b"+MQTTCONN: 0,0,0\r\n")) == ["+MQTTCONN: 0,0,0"]
+            assert lines(await raw.read_until(b"+MQTTCONN:0,0,0\r\n")) == ["+MQTTCONN:0,0,0"]
             answer = await publish(raw, 'AT+MQTTPUBEX=0,9,1,0,0,"late/t",3', b"abc")
             assert answer == ["OK"]
-            assert lines(await raw.read_until(b"+MQTTPUBEX: 0,9,0\r\n")) == ["+MQTTPUBEX: 0,9,0"]
+            assert lines(await raw.read_until(b"+MQTTPUBEX:0,9,0\r\n")) == ["+MQTTPUBEX:0,9,0"]
         finally:
             await raw.close()
 
@@ -293,7 +293,7 @@ async def test_mqttrecv_counts_bytes_and_keeps_them_raw(
             "OK"
         ]
     await open_and_connect(host)
-    assert await host.command('AT+MQTTSUB=0,5,"down/+",2') == ["+MQTTSUB: 0,5,0,2", "OK"]
+    assert await host.command('AT+MQTTSUB=0,5,"down/+",2') == ["+MQTTSUB:0,5,0,2", "OK"]
     payload = 'a,b\r\nc,"é"\r\n'.encode() + b"\x00\x1a\xff,"
     await publish_with_tool(broker, "down/x", payload, qos=2)
     urc = await host.read_until(b"+MQTTRECV", timeout=5) + await host.read_for(0.5)
@@ -315,16 +315,16 @@ async def test_pubex_payload_rules(host: RawHost, broker: BrokerInfo) -> None:
     sub = await start_subscriber(broker, "bin/t", count=2)
     try:
         answer = await publish(host, f'AT+MQTTPUBEX=0,2,1,0,0,"bin/t",{len(binary)}', binary)
-        assert answer == ["+MQTTPUBEX: 0,2,0", "OK"]  # no Ctrl-Z after the payload: tolerated
+        assert answer == ["+MQTTPUBEX:0,2,0", "OK"]  # no Ctrl-Z after the payload: tolerated
         answer = await publish(host, 'AT+MQTTPUBEX=0,3,2,0,0,"bin/t",2', b"ok\x1a")
-        assert answer == ["+MQTTPUBEX: 0,3,0", "OK"]
+        assert answer == ["+MQTTPUBEX:0,3,0", "OK"]
         received = await sub.messages()
     finally:
         await sub.close()
     assert [m.payload for m in received] == [binary, b"ok"]
     # a CR LF not counted in <length> fails the publish, as the manual warns
     answer = await publish(host, 'AT+MQTTPUBEX=0,4,1,0,0,"bin/t",16', b'{"water_flow":1}\r\n')
-    assert answer == ["+MQTTPUBEX: 0,4,-1", "OK"]
+    assert answer == ["+MQTTPUBEX:0,4,-1", "OK"]
     assert await host.command("AT") == ["OK"]
 
 
@@ -334,7 +334,7 @@ async def test_onenet_data_points(host: RawHost, broker: BrokerInfo) -> None:
     sub = await start_subscriber(broker, "$sys/+/device-1/dp/post/json", count=1)
     try:
         answer = await publish(host, 'AT+MQTTPUBEX=0,4,1,0,2,"raw/t",13', b'{"temp":21.5}')
-        assert answer == ["+MQTTPUBEX: 0,4,0,0", "OK"]
+        assert answer == ["+MQTTPUBEX:0,4,0,0", "OK"]
         (message,) = await sub.messages()
     finally:
         await sub.close()
@@ -342,7 +342,7 @@ async def test_onenet_data_points(host: RawHost, broker: BrokerInfo) -> None:
     body = json.loads(message.payload)
     assert body["dp"] == {"temp": [{"v": 21.5}]}
     answer = await publish(host, 'AT+MQTTPUBEX=0,5,1,0,1,"raw/t",3', b"bad")
-    assert answer == ["+MQTTPUBEX: 0,5,-1", "OK"]
+    assert answer == ["+MQTTPUBEX:0,5,-1", "OK"]
 
 
 @pytest.mark.asyncio
@@ -350,7 +350,7 @@ async def test_ctwing_post_version(host: RawHost, broker: BrokerInfo) -> None:
     await open_and_connect(host)
     sub = await start_subscriber(broker, "/ota/inform", count=1)
     try:
-        assert await host.command("AT+CTWINGPOSTVER=0") == ["+CTWINGPOSTVER: 0", "OK"]
+        assert await host.command("AT+CTWINGPOSTVER=0") == ["+CTWINGPOSTVER:0", "OK"]
         (message,) = await sub.messages()
     finally:
         await sub.close()
@@ -372,9 +372,9 @@ async def test_dropped_link_delivers_the_will(
         await sub.close()
     assert message.payload == b"offline, bye"
     assert (await host.command("AT+MQTTCONN?"))[0] == "+MQTTCONN: 0,0"
-    assert await host.command('AT+MQTTOPEN=0,"mqtt.ctwing.cn",1883') == ["+MQTTOPEN: 0,2", "OK"]
-    assert await host.command('AT+MQTTSUB=0,1,"x",0') == ["+MQTTSUB: 0,1,2", "OK"]
-    assert await host.command("AT+MQTTCLOSE=0") == ["+MQTTCLOSE: 0,0", "OK"]
+    assert await host.command('AT+MQTTOPEN=0,"mqtt.ctwing.cn",1883') == ["+MQTTOPEN:0,2", "OK"]
+    assert await host.command('AT+MQTTSUB=0,1,"x",0') == ["+MQTTSUB:0,1,2", "OK"]
+    assert await host.command("AT+MQTTCLOSE=0") == ["+MQTTCLOSE:0,0", "OK"]
 
 
 @pytest.mark.asyncio
@@ -385,18 +385,18 @@ async def test_bad_credentials_report_the_connack_code(password_broker: Password
         try:
             assert await raw.command("ATE0") == ["ATE0\r", "OK"]
             assert await raw.command(f'AT+MQTTOPEN=0,"{info.host}",{info.port}') == [
-                "+MQTTOPEN: 0,0",
+                "+MQTTOPEN:0,0",
                 "OK",
             ]
             answer = await raw.command('AT+MQTTCONN=0,"c","nm28","wrong"')
-            assert answer[0] in ("+MQTTCONN: 0,0,4", "+MQTTCONN: 0,0,5")
-            assert await raw.command("AT+MQTTCLOSE=0") == ["+MQTTCLOSE: 0,0", "OK"]
+            assert answer[0] in ("+MQTTCONN:0,0,4", "+MQTTCONN:0,0,5")
+            assert await raw.command("AT+MQTTCLOSE=0") == ["+MQTTCLOSE:0,0", "OK"]
             assert await raw.command(f'AT+MQTTOPEN=0,"{info.host}",{info.port}') == [
-                "+MQTTOPEN: 0,0",
+                "+MQTTOPEN:0,0",
                 "OK",
             ]
             assert await raw.command('AT+MQTTCONN=0,"c","nm28","right-pass"') == [
-                "+MQTTCONN: 0,0,0",
+                "+MQTTCONN:0,0,0",
                 "OK",
             ]
         finally:
