@@ -1,6 +1,7 @@
 """The virtual NM28: the manual's AT interface on a pty or TCP port, real MQTT behind it."""
 
 from .broker import EmbeddedBroker
+from .interpreter import InputMode
 from .virtual_modem import VirtualModem
 
-__all__ = ["EmbeddedBroker", "VirtualModem"]
+__all__ = ["EmbeddedBroker", "InputMode", "VirtualModem"]

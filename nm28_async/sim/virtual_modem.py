@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from ..protocol import limits
 from .broker import EmbeddedBroker
 from .faults import every, inject_noise
-from .interpreter import AtInterpreter, Knobs, frame
+from .interpreter import AtInterpreter, InputMode, Knobs, frame
 from .lifecycle import StartStop
 from .serve import PtyEndpoint, TcpEndpoint
 from .wire import HostInput, HostOutput
@@ -110,6 +110,13 @@ class VirtualModem(StartStop):
     @property
     def broker_url(self) -> str:
         return f"mqtt://{self.broker_host}:{self.broker_port}"
+
+    @property
+    def input_mode(self) -> InputMode:
+        """Whether the module reads command lines or a PUBEX payload (data mode) now."""
+        if self._interpreter is None:
+            raise RuntimeError("the modem is not running")
+        return self._interpreter.mode
 
     async def start(self) -> None:
         if self._runner is not None:
