@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
+import time
 
 import pytest
-from support.brokers import BrokerInfo
+from support.brokers import BrokerInfo, MosquittoFactory
+from support.raw_host import FINALS, RawHost, lines
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +86,59 @@ async def test_sim_on_a_pty_prints_its_path(broker: BrokerInfo) -> None:
         assert (code, out.splitlines()) == (0, ["> AT", "OK"])
     finally:
         await stop(sim)
+
+
+@pytest.mark.asyncio
+async def test_sim_flags_reach_the_module(mosquitto: MosquittoFactory) -> None:
+    """What other firmware prints, asked for on the command line, as a host reads it."""
+    info = mosquitto.start()
+    sim, where = await start_sim(
+        "--tcp", "127.0.0.1:0", "--broker", info.url, "--no-echo", "--spaced-results",
+        "--quoted-recv", "--prompt", ">", "--link-lost-urc", "--network-latency", "0.2",
+        "--prompt-latency", "0.2",
+    )  # fmt: skip
+    host_name, port = where.rsplit(":", 1)
+    host = await RawHost.connect((host_name, int(port)))
+    try:
+        started = time.monotonic()
+        opened = await host.command(f'AT+MQTTOPEN=0,"{info.host}",{info.port}')
+        assert opened == ["+MQTTOPEN: 0,0", "OK"]
+        assert time.monotonic() - started >= 0.2
+        assert await host.command('AT+MQTTCONN=0,"cli","",""') == ["+MQTTCONN: 0,0,0", "OK"]
+        assert await host.command('AT+MQTTSUB=0,1,"cli/t",1') == ["+MQTTSUB: 0,1,0,1", "OK"]
+        started = time.monotonic()
+        await host.send(b'AT+MQTTPUBEX=0,2,1,0,0,"cli/t",2\r')
+        assert await host.read_until(b"> ") == b"\r\n> "
+        assert time.monotonic() - started >= 0.2
+        await host.send(b"hi")
+        got = await host.read_until(b'"cli/t",2,"hi"\r\n')  # our own message comes back
+        if b"\r\nOK\r\n" not in got:
+            got += await host.read_until(*FINALS)
+        answer = lines(got)
+        assert [x for x in answer if not x.startswith("+MQTTRECV")] == ["+MQTTPUBEX: 0,2,0", "OK"]
+        (echoed,) = [x for x in answer if x.startswith("+MQTTRECV")]
+        assert re.fullmatch(r'\+MQTTRECV: 0,\d+,"cli/t",2,"hi"', echoed)
+        mosquitto.stop(info)
+        assert await host.read_until(b"+MQTTSTAT: 0,1\r\n") == b"\r\n+MQTTSTAT: 0,1\r\n"
+    finally:
+        await host.close()
+        assert await stop(sim) == 0
+
+
+@pytest.mark.asyncio
+async def test_sim_fault_intervals(broker: BrokerInfo) -> None:
+    sim, where = await start_sim(
+        "--tcp", "127.0.0.1:0", "--broker", broker.url, "--reboot-interval", "0.2",
+        "--banner", "+SYSSTART", "--drop-interval", "0.1",
+    )  # fmt: skip
+    host_name, port = where.rsplit(":", 1)
+    host = await RawHost.connect((host_name, int(port)))
+    try:
+        for _ in range(3):
+            assert (await host.read_until(b"+SYSSTART\r\n")).endswith(b"\r\n+SYSSTART\r\n")
+    finally:
+        await host.close()
+        assert await stop(sim) == 0
 
 
 @pytest.mark.asyncio
