@@ -26,12 +26,12 @@ class LineRejected(Exception):
 
 
 class AtForm(enum.Enum):
-    """The four forms of an AT command."""
+    """The four forms of an AT command; the value is what follows the name."""
 
-    EXEC = "exec"  # AT+X  (or a basic command such as ATE0)
-    SET = "set"  # AT+X=<args>
-    READ = "read"  # AT+X?
-    TEST = "test"  # AT+X=?
+    EXEC = ""  # AT+X  (or a basic command such as ATE0)
+    SET = "="  # AT+X=<args>
+    READ = "?"  # AT+X?
+    TEST = "=?"  # AT+X=?
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,11 @@ class AtLine:
     name: str
     form: AtForm
     args: tuple[Arg, ...] = ()
+
+    @property
+    def head(self) -> str:
+        """The command without its arguments: ``AT+MQTTPUBEX=``, ``AT+MQTTCONN?``, ``ATE``."""
+        return f"AT{self.name}{self.form.value}"
 
     def count(self, low: int, high: int) -> None:
         """Refuse an argument list shorter than ``low`` or longer than ``high``."""

@@ -15,7 +15,7 @@ import enum
 import itertools
 import logging
 import ssl
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -165,12 +165,14 @@ class AtInterpreter:
         knobs: Knobs,
         broker: tuple[str, int],
         tls_contexts: Mapping[int, ssl.SSLContext],
+        received: Counter[str],
     ) -> None:
         self._in = host_in
         self._out = host_out
         self._knobs = knobs
         self._broker = broker
         self._tls = tls_contexts
+        self._received = received
         self.echo = knobs.echo
         self._cfgs = [ClientSettings() for _ in limits.CLIENT_INDEXES]
         self._links = [
@@ -226,7 +228,8 @@ class AtInterpreter:
             await asyncio.sleep(self._knobs.command_latency)
         try:
             cmd = parse_line(line)
-            log.debug("command %s %s", cmd.name or "AT", cmd.form.value)
+            log.debug("command %s", cmd.head)
+            self._received[cmd.head] += 1
             await self._execute(cmd)
         except LineRejected as exc:
             log.debug("ERROR: %s", exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections import Counter
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -102,6 +103,9 @@ class VirtualModem(StartStop):
         self._interpreter: AtInterpreter | None = None
         self._serving: asyncio.Task[None] | None = None  # the interpreter's run()
         self._next_drop = 0
+        self.commands_received: Counter[str] = Counter()
+        """How often each command (by :attr:`AtLine.head`, e.g. ``AT+MQTTCONN?``) reached the
+        module, reboots included: what a test waits for instead of sleeping."""
         self._ptys: list[PtyEndpoint] = []
         self._tcps: list[TcpEndpoint] = []
         self.broker_host = ""
@@ -154,8 +158,9 @@ class VirtualModem(StartStop):
     def _power_on(self) -> None:
         if self._group is None:
             raise RuntimeError("the modem is not running")
+        broker = (self.broker_host, self.broker_port)
         interpreter = AtInterpreter(
-            self._input, self._output, self._knobs, (self.broker_host, self.broker_port), self._tls
+            self._input, self._output, self._knobs, broker, self._tls, self.commands_received
         )
         self._interpreter = interpreter
         self._serving = self._group.create_task(interpreter.run())

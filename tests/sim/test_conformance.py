@@ -432,3 +432,14 @@ async def test_pty_serving_survives_reopen(sim: VirtualModem) -> None:
         finally:
             os.close(fd)
         assert got.endswith(b"\r\nOK\r\n")
+
+
+@pytest.mark.asyncio
+async def test_commands_received_counts_what_reached_the_module(
+    host: RawHost, sim: VirtualModem
+) -> None:
+    assert await host.command("AT") == ["OK"]
+    assert await host.command("AT+MQTTCONN?") == [f"+MQTTCONN: {i},0" for i in range(6)] + ["OK"]
+    assert await host.command("AT+MQTTCONN?") == [f"+MQTTCONN: {i},0" for i in range(6)] + ["OK"]
+    assert await host.command("AT+NOPE") == ["ERROR"]  # not a command the module knows
+    assert sim.commands_received == {"ATE": 1, "AT": 1, "AT+MQTTCONN?": 2, "AT+NOPE": 1}
