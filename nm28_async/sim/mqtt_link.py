@@ -126,13 +126,15 @@ class MqttLink:
             sock.setblocking(False)
             try:
                 await asyncio.wait_for(self._loop.sock_connect(sock, address), timeout)
+                if tls is None:
+                    return sock
+                return await asyncio.to_thread(_tls_handshake, sock, tls, host, timeout)
             except (OSError, TimeoutError) as exc:
                 sock.close()
                 error = exc
-                continue
-            if tls is None:
-                return sock
-            return await asyncio.to_thread(_tls_handshake, sock, tls, host, timeout)
+            except BaseException:  # cancelled (a reboot, the module stopped): no socket left open
+                sock.close()
+                raise
         raise error
 
     async def connect(

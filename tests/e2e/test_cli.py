@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 CLI = (sys.executable, "-m", "nm28_async.cli")
 
 
-async def run_cli(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:
+async def run_cli(*args: str, timeout: float = 60.0) -> tuple[int, str, str]:
     """Run `nm28 ARGS...` to completion; its exit code, stdout and stderr."""
     proc = await asyncio.create_subprocess_exec(
         *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -34,7 +34,7 @@ async def start_sim(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     )
     assert proc.stdout is not None
     while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         assert line, "nm28 sim exited before it was listening"
         if line.startswith("listening on "):
             return proc, line.removeprefix("listening on ").strip()
@@ -42,7 +42,7 @@ async def start_sim(*args: str) -> tuple[asyncio.subprocess.Process, str]:
 
 async def stop(proc: asyncio.subprocess.Process) -> int:
     proc.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(proc.wait(), 10)
+    return await asyncio.wait_for(proc.wait(), 30)
 
 
 @pytest.mark.asyncio
@@ -144,7 +144,7 @@ async def test_sim_fault_intervals(broker: BrokerInfo) -> None:
 @pytest.mark.asyncio
 async def test_demo_runs_and_every_message_arrives(broker: BrokerInfo) -> None:
     code, out, err = await run_cli(
-        "demo", "--duration", "1.5", "--interval", "0.2", "--broker", broker.url, timeout=60
+        "demo", "--duration", "1.5", "--interval", "0.2", "--broker", broker.url, timeout=90
     )
     assert code == 0, err
     assert "result: every message arrived" in out
