@@ -5,6 +5,8 @@ dials TCP (and TLS), ``AT+MQTTCONN`` sends CONNECT on that connection. So the li
 dials the socket itself, asynchronously, and hands it to a paho-mqtt client at connect
 time. paho's network loop runs in its own thread (``loop_start``); every callback is
 posted to the asyncio loop with ``call_soon_threadsafe`` and all state lives there.
+Deadlines use ``asyncio.timeout``: Python 3.11's ``wait_for`` can swallow a cancellation that
+comes as the awaited step completes, and a power-off would then wait forever.
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ class MqttLink:
             sock = socket.socket(family, kind, proto)
             sock.setblocking(False)
             try:
-                await asyncio.wait_for(self._loop.sock_connect(sock, address), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._loop.sock_connect(sock, address)
                 if tls is None:
                     return sock
                 return await asyncio.to_thread(_tls_handshake, sock, tls, host, timeout)
@@ -199,7 +202,8 @@ class MqttLink:
         self.connected = False  # the host ends it: not a lost link
         client.disconnect()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(gone), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(gone)
         await self._retire_client()
         return True
 
@@ -291,7 +295,8 @@ class MqttLink:
         """
         for attempt in range(cfg.retry + 1):
             try:
-                return await asyncio.wait_for(asyncio.shield(fut), cfg.pkt_timeout)
+                async with asyncio.timeout(cfg.pkt_timeout):
+                    return await asyncio.shield(fut)
             except TimeoutError:
                 if attempt < cfg.retry and cfg.timeout_notice:
                     on_retry(attempt + 1)

@@ -116,6 +116,11 @@ class VirtualModem(StartStop):
         return f"mqtt://{self.broker_host}:{self.broker_port}"
 
     @property
+    def running(self) -> bool:
+        """Started, not stopped, and none of its background tasks failed."""
+        return self._runner is not None and not self._runner.done()
+
+    @property
     def input_mode(self) -> InputMode:
         """Whether the module reads command lines or a PUBEX payload (data mode) now."""
         if self._interpreter is None:
@@ -135,8 +140,8 @@ class VirtualModem(StartStop):
         ready: asyncio.Future[None] = loop.create_future()
         self._runner = loop.create_task(self._run(ready))
         await asyncio.wait({ready, self._runner}, return_when=asyncio.FIRST_COMPLETED)
-        if self._runner.done():
-            self._runner.result()  # it failed before it was ready: say why
+        if not ready.done():
+            await self.stop()  # it failed before it was ready: clean up, and stop says why
 
     async def _run(self, ready: asyncio.Future[None]) -> None:
         """The module's life: each of its background tasks runs in this one task group, which

@@ -76,7 +76,8 @@ class HostInput:
                 self._buf.clear()
                 return None
             try:
-                await asyncio.wait_for(self._wait(), idle_timeout)
+                async with asyncio.timeout(idle_timeout):
+                    await self._wait()
             except TimeoutError:
                 self._buf.clear()
                 return None
