@@ -31,6 +31,7 @@ from ..protocol.codes import (
 )
 from . import cloud
 from .at_syntax import AtForm, AtLine, LineRejected, parse_line
+from .lifecycle import TASK_PREFIX
 from .mqtt_link import Incoming, MqttLink
 from .settings import CFG_TEST_LINES, TOPIC_MAX_BYTES, ClientSettings
 from .wire import HostInput, HostOutput
@@ -293,7 +294,7 @@ class AtInterpreter:
             self._write(frame(*await operation(), "OK"))
             return
         self._write(frame("OK"))
-        self._group.create_task(self._late(operation))
+        self._group.create_task(self._late(operation), name=f"{TASK_PREFIX}late result")
 
     @staticmethod
     def _slowed(operation: Operation, latency: float) -> Operation:

@@ -13,7 +13,7 @@ from ..protocol import limits
 from .broker import EmbeddedBroker
 from .faults import every, inject_noise
 from .interpreter import AtInterpreter, InputMode, Knobs, frame
-from .lifecycle import StartStop
+from .lifecycle import TASK_PREFIX, StartStop
 from .serve import PtyEndpoint, TcpEndpoint
 from .wire import HostInput, HostOutput
 
@@ -138,7 +138,7 @@ class VirtualModem(StartStop):
             self.broker_host, self.broker_port = self._broker_arg
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
-        self._runner = loop.create_task(self._run(ready))
+        self._runner = loop.create_task(self._run(ready), name=f"{TASK_PREFIX}module")
         await asyncio.wait({ready, self._runner}, return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
             await self.stop()  # it failed before it was ready: clean up, and stop says why
@@ -149,13 +149,16 @@ class VirtualModem(StartStop):
         async with asyncio.TaskGroup() as group:
             self._group = group
             if self._output.paced:
-                group.create_task(self._output.pace())
+                group.create_task(self._output.pace(), name=f"{TASK_PREFIX}UART")
             if self._noise_interval is not None:
-                group.create_task(inject_noise(self._output.write, self._noise_interval))
+                noise = inject_noise(self._output.write, self._noise_interval)
+                group.create_task(noise, name=f"{TASK_PREFIX}noise")
             if self._drop_interval is not None:
-                group.create_task(every(self._drop_interval, self._drop_next))
+                drops = every(self._drop_interval, self._drop_next)
+                group.create_task(drops, name=f"{TASK_PREFIX}drops")
             if self._reboot_interval is not None:
-                group.create_task(every(self._reboot_interval, lambda: self.reboot(self._banner)))
+                reboots = every(self._reboot_interval, lambda: self.reboot(self._banner))
+                group.create_task(reboots, name=f"{TASK_PREFIX}reboots")
             self._power_on()
             ready.set_result(None)
             await asyncio.get_running_loop().create_future()  # until cancelled
@@ -168,7 +171,7 @@ class VirtualModem(StartStop):
             self._input, self._output, self._knobs, broker, self._tls, self.commands_received
         )
         self._interpreter = interpreter
-        self._serving = self._group.create_task(interpreter.run())
+        self._serving = self._group.create_task(interpreter.run(), name=f"{TASK_PREFIX}AT")
 
     async def _power_off(self) -> None:
         serving, self._serving = self._serving, None

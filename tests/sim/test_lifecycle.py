@@ -12,6 +12,9 @@ from support.raw_host import RawHost
 from support.rig import wait_until
 
 from nm28_async.sim import VirtualModem, virtual_modem
+from nm28_async.sim.lifecycle import TASK_PREFIX
+
+ROLES = ("module", "AT", "late result", "UART", "noise", "drops", "reboots")
 
 
 @pytest.mark.asyncio
@@ -27,12 +30,14 @@ async def test_stop_ends_every_background_task(broker: BrokerInfo) -> None:
     try:
         # a result owed for an hour: a late-result task in the interpreter's group
         assert await host.command('AT+MQTTOPEN=0,"mqtt.ctwing.cn",1883') == ["OK"]
-        assert len(asyncio.all_tasks() - before) >= 6  # runner, interpreter, late result, ...
+        names = {t.get_name() for t in asyncio.all_tasks() - before}
+        assert {f"{TASK_PREFIX}{role}" for role in ROLES} <= names
     finally:
         await host.close()
         await sim.stop()
     assert not sim.running
-    assert {t for t in asyncio.all_tasks() - before if not t.done()} == set()
+    left = [t for t in asyncio.all_tasks() - before if t.get_name().startswith(TASK_PREFIX)]
+    assert left == []
 
 
 @pytest.mark.asyncio
