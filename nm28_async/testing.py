@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-START_LIMIT = 20.0
+START_LIMIT = 30.0
 """Seconds a broker or the virtual module may take to start or stop."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -13,6 +14,9 @@ import pytest
 
 from nm28_async.testing import find_program, wait_listening
 from nm28_async.testing import free_port as free_port
+
+WAIT = 30.0
+"""Ceiling of every wait on a broker or its tools: generous, so a busy machine passes."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class MosquittoFactory:
         """Stop the broker serving ``info`` (to test a broker that went away)."""
         proc = self._procs[info.port]
         proc.terminate()
-        proc.wait(5)
+        proc.wait(WAIT)
 
     def pause(self, info: BrokerInfo) -> None:
         """Freeze the broker (SIGSTOP): it accepts TCP but answers nothing until ``resume``."""
@@ -98,7 +102,7 @@ class MosquittoFactory:
                 proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
                 proc.terminate()
             try:
-                proc.wait(5)
+                proc.wait(WAIT)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -119,19 +123,22 @@ class Received:
     payload: bytes
 
 
+def _received(line: str) -> Received:
+    """One line of ``mosquitto_sub -F %t|%q|%r|%x``."""
+    topic, qos, retained, payload = line.split("|")
+    return Received(topic, int(qos), retained == "1", bytes.fromhex(payload))
+
+
 class Subscriber:
     """``mosquitto_sub`` collecting ``count`` messages (payloads hex-encoded, so binary-safe)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, early: list[Received]) -> None:
         self._proc = proc
+        self._early = early
 
-    async def messages(self, timeout: float = 10.0) -> list[Received]:
+    async def messages(self, timeout: float = WAIT) -> list[Received]:
         out, _ = await asyncio.wait_for(self._proc.communicate(), timeout)
-        result = []
-        for line in out.decode().splitlines():
-            topic, qos, retained, payload = line.split("|")
-            result.append(Received(topic, int(qos), retained == "1", bytes.fromhex(payload)))
-        return result
+        return self._early + [_received(line) for line in out.decode().splitlines()]
 
     async def close(self) -> None:
         if self._proc.returncode is None:
@@ -139,19 +146,39 @@ class Subscriber:
             await self._proc.wait()
 
 
+_probes = itertools.count()
+
+
 async def start_subscriber(
-    info: BrokerInfo, topic: str, *, count: int = 1, qos: int = 1, wait: float = 10.0
+    info: BrokerInfo, topic: str, *, count: int = 1, qos: int = 1, wait: float = 2 * WAIT
 ) -> Subscriber:
-    """Start ``mosquitto_sub`` and return once its subscription is in place."""
+    """Start ``mosquitto_sub`` and return once its subscription is in place.
+
+    mosquitto_sub does not say when its SUBACK arrived, so it also subscribes, after
+    ``topic``, to a probe topic holding a retained message: the broker sends that message
+    once both subscriptions are in place, and it is read off before the subscriber is
+    returned.
+    """
+    probe = f"nm28-test/probe/{os.getpid()}/{next(_probes)}"
+    await publish_with_tool(info, probe, b"probe", retain=True)
     tool = require_tool("mosquitto_sub")
     proc = await asyncio.create_subprocess_exec(
-        tool, "-h", info.host, "-p", str(info.port), "-t", topic, "-q", str(qos),
-        "-C", str(count), "-W", str(int(wait)), "-F", "%t|%q|%r|%x",
+        tool, "-h", info.host, "-p", str(info.port), "-t", topic, "-t", probe, "-q", str(qos),
+        "-C", str(count + 1), "-W", str(int(wait)), "-F", "%t|%q|%r|%x",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    await asyncio.sleep(0.3)  # mosquitto_sub cannot tell when SUBACK arrived
-    return Subscriber(proc)
+    assert proc.stdout is not None
+    early: list[Received] = []  # retained messages of ``topic`` come before the probe
+    try:
+        async with asyncio.timeout(WAIT):
+            while (message := _received((await proc.stdout.readline()).decode())).topic != probe:
+                early.append(message)
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return Subscriber(proc, early)
 
 
 async def publish_with_tool(
@@ -163,5 +190,5 @@ async def publish_with_tool(
     if retain:
         args.append("-r")
     proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.PIPE)
-    await asyncio.wait_for(proc.communicate(payload), 10)
+    await asyncio.wait_for(proc.communicate(payload), WAIT)
     assert proc.returncode == 0
