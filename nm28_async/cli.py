@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import ipaddress
 import logging
 import math
@@ -16,7 +15,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, NoReturn
 
@@ -24,7 +23,6 @@ from .broker_url import FORM, BrokerUrl
 
 if TYPE_CHECKING:
     from .protocol.commands import Command
-    from .sim import VirtualModem
 
 Runner = Callable[[argparse.Namespace], int]
 

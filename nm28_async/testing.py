@@ -8,7 +8,7 @@ Installing `nm28-async[sim]` registers it (the `pytest11` entry point), so a tes
   test session.
 * `nm28_sim`: a virtual NM28 on a pty, attached to `nm28_broker`, with `.port` (what to give
   `Modem.open`) and its fault knobs: `.drop_link(i)`, `.reboot()`, `.inject(bytes)`,
-  `.close_port()`. The marker `@pytest.mark.nm28_sim(result_after_ok=True, ack_latency=0.05)`
+  `.close_port()`. The marker `@pytest.mark.nm28_sim(result_after_ok=True, network_latency=0.05)`
   sets any `VirtualModem` knob for a test. One per test.
 * `nm28_modem`: an open `nm28_async.Modem` on `nm28_sim` (an async fixture: pytest-asyncio,
   strict or auto mode).
@@ -138,7 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "nm28_sim(**knobs): VirtualModem knobs for the nm28_sim fixture, e.g. "
-        "result_after_ok=True, ack_latency=0.05",
+        "result_after_ok=True, network_latency=0.05",
     )
 
 

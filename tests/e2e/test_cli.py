@@ -202,7 +202,7 @@ async def test_at_checks_every_line_before_it_opens_the_port() -> None:
 async def test_at_prints_result_lines_that_come_after_ok_and_sends_a_payload(
     broker: BrokerInfo,
 ) -> None:
-    async with VirtualModem(broker.url, result_after_ok=True, ack_latency=0.3) as sim:
+    async with VirtualModem(broker.url, result_after_ok=True, network_latency=0.3) as sim:
         host, port = await sim.serve_tcp()
         sub = await start_subscriber(broker, "cli/t", count=1)
         try:
@@ -227,7 +227,7 @@ async def test_at_prints_result_lines_that_come_after_ok_and_sends_a_payload(
 
 @pytest.mark.asyncio
 async def test_at_waits_for_a_result_line_no_longer_than_told(broker: BrokerInfo) -> None:
-    async with VirtualModem(broker.url, result_after_ok=True, ack_latency=30) as sim:
+    async with VirtualModem(broker.url, result_after_ok=True, network_latency=30) as sim:
         host, port = await sim.serve_tcp()
         code, out, err = await run_cli(
             "at", f"socket://{host}:{port}", f'AT+MQTTOPEN=0,"{broker.host}",{broker.port}',
