@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,43 +18,12 @@ from support.brokers import (
     require_tool,
     start_subscriber,
 )
+from support.cli import CLI, one_line, run_cli, start_sim, stop
 from support.tls_ca import make_cert_authority
 
 from nm28_async.sim import VirtualModem
 
 pytestmark = pytest.mark.e2e
-
-CLI = (sys.executable, "-m", "nm28_async.cli")
-
-
-async def run_cli(
-    *args: str, timeout: float = 30.0, env: dict[str, str] | None = None
-) -> tuple[int, str, str]:
-    """Run `nm28 ARGS...` to completion; its exit code, stdout and stderr."""
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-async def start_sim(*args: str) -> tuple[asyncio.subprocess.Process, str]:
-    """Start `nm28 sim ARGS...`; return it once it printed `listening on <where>`."""
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, "sim", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
-    assert proc.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        assert line, "nm28 sim exited before it was listening"
-        if line.startswith("listening on "):
-            return proc, line.removeprefix("listening on ").strip()
-
-
-async def stop(proc: asyncio.subprocess.Process) -> int:
-    proc.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(proc.wait(), 10)
 
 
 @pytest.mark.asyncio
@@ -111,13 +78,6 @@ async def test_demo_runs_and_every_message_arrives(broker: BrokerInfo) -> None:
     assert "result: every message arrived" in out
     for index in range(6):
         assert f"dev{index} ← command taskId=" in out
-
-
-def one_line(err: str) -> str:
-    """The single line a failing `nm28` writes to stderr (no traceback)."""
-    assert err.count("\n") == 1, err
-    assert "Traceback" not in err
-    return err.strip()
 
 
 @pytest.mark.asyncio
