@@ -3,7 +3,7 @@
 What is typed is checked and sent as `nm28 at` sends it (a line at a time, its answer awaited,
 including a result line that comes after `OK`); URCs and received messages are shown as they
 arrive, whatever is being typed. On a terminal, lines are edited with readline and kept in a
-history file, without the lines that carry a password; from a pipe, each line is echoed
+history (~/.nm28_history), except the lines that carry a password; from a pipe, each line is echoed
 (`> AT+CSQ`) before its answer, as `nm28 at` prints it.
 """
 
@@ -82,23 +82,9 @@ class Screen:
         finally:
             termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
             self._out.write("\n")
-            _save_history(history)
-
-
-def _save_history(path: Path) -> None:
-    """Keep the last lines typed, leaving out every line that carries a password."""
-    import readline
-
-    kept = [
-        line
-        for i in range(1, readline.get_current_history_length() + 1)
-        if (line := readline.get_history_item(i)) and not secrets_in(line)
-    ][-HISTORY_LENGTH:]
-    readline.clear_history()
-    for line in kept:
-        readline.add_history(line)
-    with contextlib.suppress(OSError):
-        readline.write_history_file(path)
+            readline.set_history_length(HISTORY_LENGTH)
+            with contextlib.suppress(OSError):
+                readline.write_history_file(history)
 
 
 class Keyboard:
@@ -130,12 +116,21 @@ class Keyboard:
                 line = None
             finally:
                 self._screen.prompt = ""
+            if line and self._screen.interactive and secrets_in(line):
+                _forget_last_line()
             try:
                 self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
             except RuntimeError:  # the loop is gone: the console has ended
                 return
             if line is None:
                 return
+
+
+def _forget_last_line() -> None:
+    """Take the line just typed out of the history: it carries a password."""
+    import readline
+
+    readline.remove_history_item(readline.get_current_history_length() - 1)
 
 
 async def _console(args: argparse.Namespace, screen: Screen) -> int:

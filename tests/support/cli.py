@@ -62,10 +62,10 @@ async def read_line(stream: asyncio.StreamReader | None, timeout: float = CEILIN
 async def read_until(
     stream: asyncio.StreamReader | None, wanted: str, timeout: float = CEILING
 ) -> list[str]:
-    """Lines a process printed, up to and including the first that holds `wanted`."""
+    """Lines a process printed, up to and including the first that starts with `wanted`."""
     lines: list[str] = []
     async with asyncio.timeout(timeout):
-        while not lines or wanted not in lines[-1]:
+        while not lines or not lines[-1].startswith(wanted):
             lines.append(await read_line(stream))
     return lines
 
@@ -75,3 +75,10 @@ def one_line(err: str) -> str:
     assert err.count("\n") == 1, err
     assert "Traceback" not in err
     return err.strip()
+
+
+async def ended(proc: asyncio.subprocess.Process) -> None:
+    """Make sure `proc` is gone (a test that failed half way leaves it running)."""
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
