@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import logging
 import os
 import signal
 import sys
@@ -181,19 +182,26 @@ def _add_demo(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     )
     p.add_argument(
         "--broker", type=broker, metavar="URL",
-        help=f"the broker of devices and platform, {FORM} (default: an embedded broker)",
+        help=f"the broker of devices and platform, {FORM} (default: mosquitto if installed, "
+        "started and restarted by the demo, else an embedded broker)",
     )  # fmt: skip
     p.add_argument(
-        "--duration", type=positive_seconds, default=8.0, metavar="S",
+        "--duration", type=positive_seconds, default=20.0, metavar="S",
         help="seconds to publish (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
-        "--interval", type=positive_seconds, default=0.5, metavar="S",
+        "--interval", type=positive_seconds, default=1.0, metavar="S",
         help="telemetry period per device (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
-        "-v", "--verbose", action="store_true", help="log the driver's wire trace (default: off)"
-    )
+        "--faults", action=argparse.BooleanOptionalAction, default=True,
+        help="restart the broker (when the demo runs mosquitto), reboot the module and drop a "
+        "link, at 20%%, 50%% and 75%% of the run (default: on)",
+    )  # fmt: skip
+    p.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="the driver's full timestamped wire trace on stderr too (default: off)",
+    )  # fmt: skip
     return _run_demo
 
 
@@ -202,10 +210,15 @@ def _run_demo(args: argparse.Namespace) -> int:
     from .errors import Nm28Error
     from .tasks import first_leaf
 
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, floor=logging.ERROR)  # it shows what warnings would say
     try:  # the demo's task groups wrap what fails inside them
         code = asyncio.run(
-            run_demo(broker=args.broker, duration=args.duration, interval=args.interval)
+            run_demo(
+                broker=args.broker,
+                duration=args.duration,
+                interval=args.interval,
+                faults=args.faults,
+            )
         )
     except* BrokenPipeError:
         raise  # for main(): its own exit code

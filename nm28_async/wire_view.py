@@ -55,8 +55,8 @@ class Exchanges:
     `AT+MQTTPUBEX=0,3,1,0,0,"t",2 · CONNECT · 2 bytes · +MQTTPUBEX: 0,3,0 · OK`.
 
     A module line joins the command on the wire if it is its prompt, its information or result
-    line (`+NAME:` of `AT+NAME`), a text line, or its final code; anything else (`+MQTTRECV`,
-    a result that comes after `OK`, a URC) stands alone.
+    line (`+NAME:` of `AT+NAME`), a text line, or its final code; its echo is left out; anything
+    else (`+MQTTRECV`, a result that comes after `OK`, a URC) stands alone.
     """
 
     def __init__(self) -> None:
@@ -73,6 +73,8 @@ class Exchanges:
             return self._sent(lines[0])
         shown: list[tuple[str, str]] = []
         for line in lines:
+            if self._open and line == self._open[0]:
+                continue  # the module's echo of the command
             if self._open and self._joins(line):
                 self._open.append(line)
                 if _FINALS.fullmatch(line):

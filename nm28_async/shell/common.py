@@ -138,15 +138,20 @@ def fail(who: str, error: BaseException | str, code: int) -> int:
     return code
 
 
-def setup_logging(trace: bool, show: Callable[[str], None] | None = None) -> None:
-    """The driver's warnings, timestamped, on stderr (or to `show`, line by line); with
-    `trace`, its wire trace and INFO lines too (secrets are masked where the driver logs)."""
+def setup_logging(
+    trace: bool, show: Callable[[str], None] | None = None, floor: int = logging.WARNING
+) -> None:
+    """The driver's warnings (or what is above `floor`), timestamped, on stderr (or to `show`,
+    line by line); with `trace`, its wire trace and INFO lines too (secrets are masked where
+    the driver logs)."""
+    level = logging.DEBUG if trace else floor
     driver = logging.getLogger("nm28_async")
     if not driver.handlers:
         handler = logging.StreamHandler(sys.stderr) if show is None else _Lines(show)
         handler.setFormatter(TraceFormatter())
+        handler.setLevel(level)  # a part of the driver may log more for its own view (demo)
         driver.addHandler(handler)
-    driver.setLevel(logging.DEBUG if trace else logging.WARNING)
+    driver.setLevel(level)
     driver.propagate = False
     logging.basicConfig(level=logging.WARNING)
 
