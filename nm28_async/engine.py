@@ -53,9 +53,8 @@ DEFAULT_READ_COALESCING = 0.010
 """Seconds a message stream gathers between reads while no command waits for an answer: a
 read costs a process wake-up whatever it brings, and a small core feels the wake-ups of a
 paced line more than its bytes. Messages wait at most this long; answers never do."""
-COALESCE_BYTES = 8 * 1024
-"""What a rest lets gather: well under what a pty or a USB serial port holds before its
-writer must wait (about 20 KiB)."""
+COALESCE_BYTES = 12 * 1024
+"""What a rest lets gather: under what a pty holds before its writer must wait (20 KiB)."""
 MIN_REST = 0.001
 DEFAULT_PKT_TIMEOUT = 10
 """The packet timeout the driver assumes until `configure(pkt_timeout=...)` says otherwise."""
@@ -93,6 +92,9 @@ class Engine:
         self.read_coalescing = read_coalescing
         self.command_timeout = command_timeout
         self.result_timeout = result_timeout
+        self._network_timeout = result_timeout or network_timeout(
+            DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, command_timeout
+        )
         self.reboot_banners = frozenset(reboot_banners)
         self._conversation = Conversation(
             probe_timeout=command_timeout,
@@ -248,14 +250,12 @@ class Engine:
         """Run one encoded command to its end: its final code, and its result line if it has
         one. `timeout` bounds what is local (a prompt, a local command's final code);
         `result_timeout` what waits for the network."""
-        self._raise_if_closed()
-        self._secrets.update(command.secrets)
+        if self._error is not None:
+            raise self._error
+        if command.secrets:
+            self._secrets.update(command.secrets)
         local = timeout or self.command_timeout
-        network = (
-            result_timeout
-            or self.result_timeout
-            or network_timeout(DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, self.command_timeout)
-        )
+        network = result_timeout or self._network_timeout
         future: asyncio.Future[Completed] = self._loop.create_future()
         handle = self._conversation.submit(
             command, self._loop.time(), local_timeout=local, network_timeout=network
@@ -305,8 +305,7 @@ class Engine:
         conversation = self._conversation
         now = self._loop.time()
         conversation.receive_data(data, now)
-        self._pump()
-        if self.read_coalescing and conversation.idle and self._port is not None:
+        if self._pump() and self.read_coalescing and conversation.idle:
             self._coalesce(len(data), now)
 
     def _coalesce(self, size: int, now: float) -> None:
@@ -315,9 +314,12 @@ class Engine:
         which would fill the kernel's buffer meanwhile, is read as fast as it comes."""
         elapsed = now - self._last_read_at
         self._last_read_at = now
+        if size >= COALESCE_BYTES or elapsed > 2 * self.read_coalescing:
+            # The kernel's buffer may have filled meanwhile, or this is the first read of a
+            # stream (whose pace is not known yet): read as it comes.
+            return
         rest = min(self.read_coalescing, COALESCE_BYTES * elapsed / size)
-        if rest >= MIN_REST:
-            assert self._port is not None
+        if rest >= MIN_REST and self._port is not None:
             self._port.rest(rest)
 
     def _on_timer(self) -> None:
@@ -329,8 +331,9 @@ class Engine:
         self._conversation.handle_timer(now)
         self._pump()
 
-    def _pump(self) -> None:
-        """Write what the conversation says to write, act on its events, re-arm the timer."""
+    def _pump(self) -> int:
+        """Write what the conversation says to write, act on its events, re-arm the timer;
+        returns how many messages it delivered."""
         conversation = self._conversation
         data = conversation.data_to_send()
         if data and self._error is None:
@@ -369,6 +372,7 @@ class Engine:
                     self._timer.cancel()
                 self._timer = self._loop.call_at(at, self._on_timer)
                 self._timer_at = at
+        return len(messages)
 
     def _write(self, data: bytes) -> None:
         assert self._port is not None
@@ -385,10 +389,6 @@ class Engine:
     def _port_lost(self, exc: Exception | None) -> None:
         reason = f"{self.port} lost: {exc}" if exc else f"{self.port} closed (end of stream)"
         self._terminate(PortLostError(reason))
-
-    def _raise_if_closed(self) -> None:
-        if self._error is not None:
-            raise self._error
 
     def _terminate(self, error: Nm28Error) -> None:
         """Fail every pending call and end every iterator: the port is gone or closed."""

@@ -96,6 +96,8 @@ class Port:
         self._transport = transport
         self._protocol = protocol
         self._fd = fd
+        self._queued = False
+        """Whether bytes may wait in the transport (then they must go first)."""
         self._resume: asyncio.TimerHandle | None = None
 
     def rest(self, seconds: float) -> None:
@@ -120,7 +122,9 @@ class Port:
         transport = self._transport
         if transport.is_closing():
             raise ConnectionResetError("the port is closed")
-        if self._fd is not None and not transport.get_write_buffer_size():
+        if self._queued:  # what the transport still holds goes first
+            self._queued = bool(transport.get_write_buffer_size())
+        if self._fd is not None and not self._queued:
             try:
                 written = os.write(self._fd, data)
             except BlockingIOError:
@@ -129,6 +133,7 @@ class Port:
                 return
             data = data[written:]
         transport.write(data)
+        self._queued = True
 
     def close(self) -> None:
         self._fd = None

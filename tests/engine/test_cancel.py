@@ -35,7 +35,7 @@ async def test_cancelled_command_does_not_lend_its_final_to_the_next() -> None:
         task = asyncio.create_task(modem.command("AT+CGMR"))
         await mod.wait_for("AT+CGMR")
         await cancel_and_wait(task)
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 3.0) == ["+CSQ: 20,99"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 20,99"]
 
 
 @pytest.mark.asyncio
@@ -56,7 +56,7 @@ async def test_urcs_after_a_cancelled_commands_final_still_reach_urcs() -> None:
             "NOTICE: something",
             "+CEREG: 5",
         ]
-        assert await asyncio.wait_for(modem.command("AT"), 2.0) == []
+        assert await asyncio.wait_for(modem.command("AT"), 10.0) == []
 
 
 @pytest.mark.asyncio
@@ -69,7 +69,7 @@ async def test_cancelled_publish_leaves_the_channel_in_sync(cancel_before_prompt
         future = x.module.expect_payload(int(x.args[6]) + 1)
         await x.send("CONNECT")
         prompt_sent.set()
-        data = await asyncio.wait_for(future, 3.0)
+        data = await asyncio.wait_for(future, 10.0)
         x.module.payloads.append((x.line, data))
         await asyncio.sleep(0.2)
         await x.send(f"+MQTTPUBEX: 0,{x.msg_id},0", "OK")
@@ -85,7 +85,7 @@ async def test_cancelled_publish_leaves_the_channel_in_sync(cancel_before_prompt
             await prompt_sent.wait()
             await asyncio.sleep(0.05)
         await cancel_and_wait(task)
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 3.0) == ["+CSQ: 20,99"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 20,99"]
         assert mod.payloads == [('AT+MQTTPUBEX=0,1,0,0,0,"t",7', b"payload\x1a")]
 
 
@@ -110,5 +110,5 @@ async def test_cancelled_wait_for_result_releases_the_key() -> None:
         await asyncio.sleep(0.05)
         await cancel_and_wait(task)
         await asyncio.sleep(0.3)  # the stale result (5: connect failed) arrives unclaimed
-        await asyncio.wait_for(client.open("h", 1883), 2.0)
+        await asyncio.wait_for(client.open("h", 1883), 10.0)
         assert modem.client(0).state is nm.ClientState.OPEN

@@ -43,11 +43,12 @@ async def test_missing_ok_times_out_and_late_ok_is_not_taken_for_the_next_answer
         with pytest.raises(nm.Nm28Error) as timed_out:
             await modem.command("AT+CSQ")
         assert isinstance(timed_out.value, TimeoutError)
-        assert 0.2 < time.monotonic() - started < 2.0
+        assert time.monotonic() - started > 0.2
+        assert "within 0.3 s" in str(timed_out.value)  # its own timeout, not a default
         await mod.send("OK")  # the stray, late OK of the timed-out command
         await asyncio.sleep(0.05)
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 2.0) == ["+CSQ: 20,99"]
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 2.0) == ["+CSQ: 20,99"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 20,99"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 20,99"]
 
 
 @pytest.mark.asyncio
@@ -71,8 +72,8 @@ async def test_late_ok_arriving_during_the_next_command_is_absorbed() -> None:
     ):
         with pytest.raises(nm.Nm28TimeoutError):
             await modem.command("AT+CGMR")
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 2.0) == ["+CSQ: 7,0"]
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 2.0) == ["+CSQ: 7,0"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 7,0"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 7,0"]
         assert mod.lines[-4:] == ["AT+CGMR", "AT", "AT+CSQ", "AT+CSQ"]
 
 
@@ -92,10 +93,11 @@ async def test_missing_result_line_times_out_with_result_timeout() -> None:
         with pytest.raises(nm.Nm28Error) as timed_out:
             await client.open("h", 1883)
         assert isinstance(timed_out.value, TimeoutError)
-        assert 0.2 < time.monotonic() - started < 2.0
+        assert time.monotonic() - started > 0.2
+        assert "no result line within 0.3 s" in str(timed_out.value)
         assert client.state is nm.ClientState.CLOSED
         await asyncio.sleep(0.5)  # the late result arrives: nobody awaits it any more
-        await asyncio.wait_for(client.open("h", 1883), 2.0)
+        await asyncio.wait_for(client.open("h", 1883), 10.0)
         assert modem.client(0).state is nm.ClientState.OPEN
 
 
@@ -168,7 +170,7 @@ async def test_no_payload_byte_before_the_prompt() -> None:
         ScriptedModule({"AT+MQTTPUBEX=*": slow_prompt}) as mod,
         nm.Modem.open(mod.port) as modem,
     ):
-        assert await asyncio.wait_for(modem.client(0).publish("t", b"0123456789"), 2.0) == 1
+        assert await asyncio.wait_for(modem.client(0).publish("t", b"0123456789"), 10.0) == 1
         command_at = next(t for t, chunk in mod.received if chunk.startswith(b"AT+MQTTPUBEX"))
         payload_at = next(t for t, chunk in mod.received if b"0123456789" in chunk)
         assert payload_at - command_at >= 0.25
@@ -184,10 +186,10 @@ async def test_error_instead_of_prompt_fails_publish_and_writes_nothing(answer: 
     ):
         client = modem.client(0)
         with pytest.raises(nm.CommandError):
-            await asyncio.wait_for(client.publish("t", b"secret payload"), 2.0)
+            await asyncio.wait_for(client.publish("t", b"secret payload"), 10.0)
         await asyncio.sleep(0.1)
         assert mod.rx_after_sync() == b'AT+MQTTPUBEX=0,1,0,0,0,"t",14\r'
-        assert await asyncio.wait_for(client.subscribe("s", 1), 2.0) == 1
+        assert await asyncio.wait_for(client.subscribe("s", 1), 10.0) == 1
         assert mod.payloads == []
 
 
@@ -201,7 +203,7 @@ async def test_ctrl_z_can_be_left_out() -> None:
         ScriptedModule({"AT+MQTTPUBEX=*": pub}) as mod,
         nm.Modem.open(mod.port) as modem,
     ):
-        await asyncio.wait_for(modem.client(0).publish("t", "ünï", ctrl_z=False), 2.0)
+        await asyncio.wait_for(modem.client(0).publish("t", "ünï", ctrl_z=False), 10.0)
         assert mod.payloads == [('AT+MQTTPUBEX=0,1,0,0,0,"t",5', "ünï".encode())]
 
 
@@ -233,7 +235,7 @@ async def test_2048_byte_payload_each_way(spaced: bool) -> None:
         nm.Modem.open(mod.port) as modem,
     ):
         client = modem.client(1)
-        await asyncio.wait_for(client.publish("up/big", payload, qos=1), 3.0)
+        await asyncio.wait_for(client.publish("up/big", payload, qos=1), 10.0)
         assert mod.payloads == [('AT+MQTTPUBEX=1,1,1,0,0,"up/big",2048', payload)]
         await mod.send(recv_urc(1, 78, "down/big2", payload[::-1], quoted=True), "+CSQ: 1,1")
         got = await collect(client.messages(), 2)
@@ -270,10 +272,10 @@ async def test_overflow_policy_counts_and_never_blocks_the_reader(policy: nm.Ove
         mod.spawn(flood(mod))
         started = time.monotonic()
         # While client 0's queue overflows (nobody reads it), client 1 works promptly.
-        await asyncio.wait_for(other.open("h", 1883), 2.0)
-        assert await asyncio.wait_for(other.subscribe("t", 1), 2.0) == 1
-        await asyncio.wait_for(other.publish("t", b"x" * 64), 2.0)
-        assert time.monotonic() - started < 2.0
+        await asyncio.wait_for(other.open("h", 1883), 10.0)
+        assert await asyncio.wait_for(other.subscribe("t", 1), 10.0) == 1
+        await asyncio.wait_for(other.publish("t", b"x" * 64), 10.0)
+        assert time.monotonic() - started < 10.0
         await asyncio.wait_for(flood_done.wait(), 5.0)
         await wait_until(lambda: flooded.dropped_messages + flooded.queued_messages == total)
         assert flooded.queued_messages == 10
@@ -318,8 +320,8 @@ async def test_port_lost_fails_everything_promptly() -> None:
         mod.close_port()
         for task in (awaiting_result, awaiting_final, messages, urcs):
             with pytest.raises(nm.Nm28Error):
-                await asyncio.wait_for(task, 2.0)
-        assert time.monotonic() - started < 2.0
+                await asyncio.wait_for(task, 10.0)
+        assert time.monotonic() - started < 10.0
         assert isinstance(awaiting_final.exception(), nm.PortLostError)
         assert modem.closed
         with pytest.raises(nm.Nm28Error):
@@ -350,11 +352,11 @@ async def test_closing_the_modem_fails_pending_calls_and_ends_iterators() -> Non
             started = time.monotonic()
         for task in (awaiting_result, awaiting_final, queued):
             with pytest.raises(nm.ModemClosedError):
-                await asyncio.wait_for(task, 2.0)
-        assert [m.payload for m in await asyncio.wait_for(messages, 2.0)] == [b"before close"]
-        assert await asyncio.wait_for(idle, 2.0) == []
-        assert await asyncio.wait_for(urcs, 2.0) == []
-        assert time.monotonic() - started < 2.0
+                await asyncio.wait_for(task, 10.0)
+        assert [m.payload for m in await asyncio.wait_for(messages, 10.0)] == [b"before close"]
+        assert await asyncio.wait_for(idle, 10.0) == []
+        assert await asyncio.wait_for(urcs, 10.0) == []
+        assert time.monotonic() - started < 10.0
         assert modem.closed
         with pytest.raises(nm.ModemClosedError):
             await modem.command("AT")
@@ -406,7 +408,7 @@ async def test_sync_gives_up_with_a_timeout_error() -> None:
             async with nm.Modem.open(mod.port, command_timeout=0.2, sync_attempts=2):
                 pass
         assert isinstance(failed.value, TimeoutError)
-        assert time.monotonic() - started < 3.0
+        assert time.monotonic() - started < 10.0
         assert mod.lines == ["AT", "AT"]
 
 
@@ -472,7 +474,7 @@ async def test_reboot_banner_fails_the_command_in_flight() -> None:
     }
     async with (
         ScriptedModule(script, mqtt="before") as mod,
-        nm.Modem.open(mod.port, command_timeout=2.0) as modem,
+        nm.Modem.open(mod.port, command_timeout=30.0) as modem,
     ):
         client = modem.client(0)
         await client.open("h", 1883)
@@ -484,13 +486,13 @@ async def test_reboot_banner_fails_the_command_in_flight() -> None:
         with pytest.raises(nm.ModuleRebootedError):
             await modem.command("AT+CFUN=1,1")
         with pytest.raises(nm.ModuleRebootedError):
-            await asyncio.wait_for(awaiting_result, 2.0)
-        assert time.monotonic() - started < 2.0
+            await asyncio.wait_for(awaiting_result, 10.0)
+        assert time.monotonic() - started < 10.0
         assert isinstance(awaiting_result.exception(), nm.Nm28Error)
         assert modem.client(0).state is nm.ClientState.CLOSED
         assert modem.reboots == 1
         # The driver carries on (echo is back on in the module).
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 2.0) == ["+CSQ: 9,9"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 9,9"]
 
 
 # --- noise ---------------------------------------------------------------------------------------
@@ -506,9 +508,9 @@ async def test_garbage_on_the_line_does_not_disturb_commands() -> None:
         nm.Modem.open(mod.port) as modem,
     ):
         await mod.send(b"\x00\x01\x02\xff\r\n", b"x" * 20000 + b"\r\n")  # binary, overlong
-        assert await asyncio.wait_for(modem.command("AT+CSQ"), 2.0) == ["+CSQ: 1,1"]
+        assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 1,1"]
         client = modem.client(0)
-        await asyncio.wait_for(client.open("h", 1883), 2.0)
+        await asyncio.wait_for(client.open("h", 1883), 10.0)
         await mod.send(b"\xc3\x28\r\n", recv_urc(0, 5, "t", b"still in sync"))
         assert [m.payload for m in await collect(client.messages(), 1)] == [b"still in sync"]
         assert modem.statistics.garbage >= 4
