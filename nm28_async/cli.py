@@ -28,6 +28,7 @@ from .shell.common import (
     EXIT_USAGE,
     Parser,
     Runner,
+    add_port,
     baudrate,
     broker,
     fail,
@@ -235,7 +236,7 @@ def _add_at(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
         "at", help="send AT commands to a module (or a virtual one) and print the answers; "
         "-i for an interactive console",
     )  # fmt: skip
-    p.add_argument("port", help="device path or pyserial URL (socket://HOST:PORT)")
+    add_port(p)
     p.add_argument(
         "commands", nargs="*", metavar="COMMAND",
         help='AT command lines, sent in order, e.g. AT+CSQ "AT+MQTTCFG?" (or -i)',
@@ -249,10 +250,6 @@ def _add_at(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
         "--payload", action="append", default=[], metavar="TEXT",
         help="the payload (UTF-8) of the next AT+MQTTPUBEX, whose length field must match; "
         "once per AT+MQTTPUBEX (default: none)",
-    )  # fmt: skip
-    p.add_argument(
-        "--baudrate", type=baudrate, default=115200, metavar="N",
-        help="serial line speed (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
         "--timeout", type=positive_seconds, default=5.0, metavar="S",

@@ -125,6 +125,15 @@ def broker(text: str) -> BrokerUrl:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_port(p: argparse.ArgumentParser) -> None:
+    """The module's port and its speed, as every subcommand that opens one takes them."""
+    p.add_argument("port", help="the module's device path or pyserial URL (socket://HOST:PORT)")
+    p.add_argument(
+        "--baudrate", type=baudrate, default=115200, metavar="N",
+        help="serial line speed (default: %(default)s)",
+    )  # fmt: skip
+
+
 # --- output -------------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from .common import (
     EXIT_USAGE,
     Parser,
     Runner,
-    baudrate,
+    add_port,
     fail,
     host,
     network_port,
@@ -47,7 +47,6 @@ _qos = whole("a QoS", limits.QOS_LEVELS)
 def _add_connection(p: argparse.ArgumentParser, tool: str) -> None:
     """The options both commands share: port, broker, login, client index."""
     p.add_argument("--help", action="help", help="show this help and exit (-h is the host)")
-    p.add_argument("port", help="the module's device path or pyserial URL (socket://HOST:PORT)")
     p.add_argument(
         "-h", "--host", type=host, required=True, help="the broker's host name or address, as "
         "the module dials it (required)",
@@ -66,10 +65,7 @@ def _add_connection(p: argparse.ArgumentParser, tool: str) -> None:
         "--client", type=whole("a client index", limits.CLIENT_INDEXES), default=0,
         metavar="N", help="which of the module's clients, 0..5 (default: %(default)s)",
     )  # fmt: skip
-    p.add_argument(
-        "--baudrate", type=baudrate, default=115200, metavar="N",
-        help="serial line speed (default: %(default)s)",
-    )  # fmt: skip
+    add_port(p)
     p.add_argument(
         "-d", "--debug", action="store_true",
         help="show the timestamped wire trace on stderr, secrets masked (default: off)",

@@ -103,7 +103,7 @@ async def test_at_prints_result_lines_that_come_after_ok_and_sends_a_payload(
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         f'> AT+MQTTOPEN=0,"{broker.host}",{broker.port}', "OK", "+MQTTOPEN: 0,0",
-        '> AT+MQTTCONN=0,"cli-at","",""', "OK", "+MQTTCONN: 0,0,0",
+        '> AT+MQTTCONN=0,"cli-at","","***"', "OK", "+MQTTCONN: 0,0,0",
         '> AT+MQTTPUBEX=0,7,1,0,0,"cli/t",6', "OK", "+MQTTPUBEX: 0,7,0",
         "> AT+MQTTDISC=0", "OK", "+MQTTDISC: 0,0",
         "> AT+MQTTCLOSE=0", "OK", "+MQTTCLOSE: 0,0",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -20,11 +22,17 @@ pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-async def start_example(name: str, *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
+@asynccontextmanager
+async def example(name: str, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python examples/NAME ARGS...`, gone when the block is left."""
+    process = await asyncio.create_subprocess_exec(
         sys.executable, str(EXAMPLES / name), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    try:
+        yield process
+    finally:
+        await ended(process)
 
 
 async def finished(process: asyncio.subprocess.Process) -> str:
@@ -41,16 +49,13 @@ async def test_telemetry_gateway_loses_nothing_over_a_dropped_link(
 ) -> None:
     host, port = await sim.serve_tcp()
     async with Listener(broker, "gateway/#", "gateway/probe") as listener:
-        gateway = await start_example(
+        async with example(
             "telemetry_gateway.py", f"socket://{host}:{port}", "--host", broker.host,
             "--port", str(broker.port), "--interval", "0.2", "--duration", "3",
-        )  # fmt: skip
-        try:
+        ) as gateway:  # fmt: skip
             await read_until(gateway.stdout, "published")
             assert sim.drop_link(0)  # the session reconnects; readings wait meanwhile
             out = await finished(gateway)
-        finally:
-            await ended(gateway)
         published = [line.removeprefix("published ") for line in out.splitlines()
                      if line.startswith("published ")]  # fmt: skip
         done = out.splitlines()[-1]
@@ -68,16 +73,13 @@ async def test_ctwing_responder_answers_a_downlink(sim: VirtualModem, broker: Br
     host, port = await sim.serve_tcp()
     # "a/#" also matches "a" itself
     async with Listener(broker, "command_response/#", "command_response/probe") as listener:
-        responder = await start_example(
+        async with example(
             "ctwing_responder.py", f"socket://{host}:{port}", "--count", "1", "--duration", "60"
-        )
-        try:
+        ) as responder:
             await read_until(responder.stdout, "ready: answering commands on valve_onoff_cmd")
             downlink = b'{"taskId":5,"payload":{"valve_onoff":1}}'
             await publish_with_tool(broker, "valve_onoff_cmd", downlink, qos=1)
             out = await finished(responder)
-        finally:
-            await ended(responder)
         assert out == "task 5: {'valve_onoff': 1} -> {'result': 'ok', 'valve_onoff': 1}\n"
         ((_, payload),) = await listener.until(1)
     assert json.loads(payload) == {"taskId": 5, "resultPayload": {"result": "ok", "valve_onoff": 1}}
@@ -89,13 +91,10 @@ async def test_onenet_data_points_reach_the_device_topic(
 ) -> None:
     host, port = await sim.serve_tcp()
     async with Listener(broker, "$sys/pr0duct/#", "$sys/pr0duct/probe") as listener:
-        device = await start_example(
+        async with example(
             "onenet_datapoints.py", f"socket://{host}:{port}", "--count", "3", "--interval", "0.1"
-        )
-        try:
+        ) as device:
             out = await finished(device)
-        finally:
-            await ended(device)
         assert out.splitlines()[-1] == "done: 3 readings posted"
         heard = await listener.until(3)
     assert {topic for topic, _ in heard} == {"$sys/pr0duct/meter-1/dp/post/json"}
