@@ -63,7 +63,6 @@ class FaultLog:
     injected: dict[str, int] = field(default_factory=lambda: {name: 0 for _, name in PLAN})
     recovered: dict[str, float] = field(default_factory=dict)
     """Seconds from each fault's end until every client was connected again."""
-    skipped: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,7 +87,6 @@ async def run_faults(stage: Stage, duration: float) -> FaultLog:
         await asyncio.sleep(max(0.0, started + fraction * duration - time.monotonic()))
         why_not = _cannot(stage, name)
         if why_not:
-            log.skipped[name] = why_not
             stage.view.line("fault", "-", f"{name}: skipped ({why_not})", Kind.FAULT)
             continue
         affected = stage.sessions if name != "dropped link" else [stage.sessions[DROPPED_CLIENT]]
@@ -97,9 +95,13 @@ async def run_faults(stage: Stage, duration: float) -> FaultLog:
             stage.gate.hold()
             await _until(lambda: stage.gate.busy == 0 and stage.settled(), QUIET_LIMIT)
         try:
-            await _inject(stage, name)
+            injected = await _inject(stage, name)
         finally:
             stage.gate.release()
+        if not injected:
+            stage.view.line("fault", "-", f"{name}: skipped (client {DROPPED_CLIENT} had no "
+                            "link to cut)", Kind.FAULT)  # fmt: skip
+            continue
         log.injected[name] += 1
         ended = time.monotonic()
         if await _until(functools.partial(_recovered, stage, before), RECOVERY_LIMIT):
@@ -132,7 +134,8 @@ def _cannot(stage: Stage, name: str) -> str:
     return "it needs mosquitto, which keeps sessions across a restart; the embedded broker does not"
 
 
-async def _inject(stage: Stage, name: str) -> None:
+async def _inject(stage: Stage, name: str) -> bool:
+    """Inject the fault; False if there was nothing to inject it into."""
     view = stage.view
     if name == "broker restart":
         mosquitto = stage.broker.mosquitto
@@ -151,7 +154,8 @@ async def _inject(stage: Stage, name: str) -> None:
     else:
         view.line("fault", "⚡", f"dropped link: client {DROPPED_CLIENT}'s TCP link to the broker "
                   "is cut", Kind.FAULT)  # fmt: skip
-        stage.sim.drop_link(DROPPED_CLIENT)
+        return stage.sim.drop_link(DROPPED_CLIENT)
+    return True
 
 
 async def _until(predicate: Callable[[], bool], limit: float) -> bool:
