@@ -276,11 +276,11 @@ def _run_at(args: argparse.Namespace) -> int:
         return console.run(args)
     if not args.commands:
         return fail("nm28 at", "give COMMAND lines, or -i for a console", EXIT_USAGE)
-    setup_logging(args.verbose)
     try:
         prepared = at_script.prepare(args.commands, args.payload)
     except ValueError as exc:
         return fail("nm28 at", exc, EXIT_USAGE)
+    setup_logging(args.verbose)
     return asyncio.run(_send_at(args, prepared))
 
 

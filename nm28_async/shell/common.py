@@ -161,8 +161,6 @@ def setup_logging(
         handler.setLevel(level)  # a part of the driver may log more for its own view (demo)
         driver.addHandler(handler)
     driver.setLevel(level)
-    driver.propagate = False
-    logging.basicConfig(level=logging.WARNING)
 
 
 class _Lines(logging.Handler):

@@ -184,7 +184,6 @@ def _run(
 ) -> int:
     """Check every argument with the driver's own encoders (exit 2), then run `body`; a
     failure of the module, the network or the broker is one line and exit 1."""
-    setup_logging(args.debug)
     tool = who.replace(" ", "-")
     connection = {
         "host": args.host, "port": args.broker_port,
@@ -196,6 +195,7 @@ def _run(
         check()
     except ValueError as exc:
         return fail(who, exc, EXIT_USAGE)
+    setup_logging(args.debug)
     try:
         code = asyncio.run(body(args, connection))
     except Nm28Error as exc:
