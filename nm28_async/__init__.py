@@ -25,7 +25,7 @@ from .errors import (
 from .modem import Modem
 from .params import ConnectionParams
 from .protocol.conversation import Statistics
-from .protocol.events import Message, RecvNotice
+from .protocol.events import Message, RecvNotice, ResultLine, TextLine
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
 from .queues import Overflow
@@ -58,10 +58,12 @@ __all__ = [
     "QueueOverflowError",
     "RecvNotice",
     "ResultCodeError",
+    "ResultLine",
     "Session",
     "StateChange",
     "Statistics",
     "SubscribeError",
+    "TextLine",
     "UnsubscribeError",
     "Urc",
     "Will",

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING
 
@@ -41,7 +40,6 @@ from .shell.common import (
 
 if TYPE_CHECKING:
     from .protocol.commands import Command
-    from .sim import VirtualModem
 
 
 def _sim_broker(text: str) -> BrokerUrl:
@@ -56,9 +54,11 @@ def _sim_broker(text: str) -> BrokerUrl:
 # --- nm28 sim ---------------------------------------------------------------------------
 
 _SIM_SECONDS: tuple[tuple[str, Callable[[str], float], float | None, str], ...] = (
-    ("--ack-latency", seconds_or_zero, 0.0, "extra delay of each broker acknowledgement "
-     "(default: 0)"),
+    ("--network-latency", seconds_or_zero, 0.0, "extra seconds of every network-bound "
+     "command; with the result before OK, OK waits too (default: 0)"),
     ("--command-latency", seconds_or_zero, 0.0, "delay before answering each command "
+     "(default: 0)"),
+    ("--prompt-latency", seconds_or_zero, 0.0, "delay before the prompt of AT+MQTTPUBEX "
      "(default: 0)"),
     ("--noise-interval", positive_seconds, None, "inject an unknown URC or junk every S "
      "seconds (default: never)"),
@@ -98,6 +98,23 @@ def _add_sim(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     p.add_argument(
         "--no-echo", action="store_true", help="power on with echo off (default: echo on)"
     )
+    p.add_argument(
+        "--spaced-results", action="store_true",
+        help="print '+MQTTOPEN: 0,0' (default: the manual's '+MQTTOPEN:0,0')",
+    )  # fmt: skip
+    p.add_argument(
+        "--quoted-recv", action="store_true",
+        help='quote topic and payload: +MQTTRECV: 0,3,"a/b",5,"hello" (default: unquoted)',
+    )  # fmt: skip
+    p.add_argument(
+        "--prompt", choices=("CONNECT", ">"), default="CONNECT",
+        help="what precedes a PUBEX payload (default: CONNECT, as in the manual)",
+    )  # fmt: skip
+    p.add_argument(
+        "--link-lost-urc", action="store_true",
+        help="print +MQTTSTAT: <idx>,<code> when a broker link drops (default: none, as in "
+        "the manual)",
+    )  # fmt: skip
     for flag, parse, default, text in _SIM_SECONDS:
         p.add_argument(flag, type=parse, default=default, metavar="S", help=text)
     p.add_argument(
@@ -128,11 +145,19 @@ async def _serve_sim(args: argparse.Namespace) -> None:
     async with VirtualModem(
         None if args.broker is None else f"mqtt://{args.broker.address}",
         result_after_ok=args.result_after_ok,
-        ack_latency=args.ack_latency,
+        network_latency=args.network_latency,
         command_latency=args.command_latency,
+        prompt_latency=args.prompt_latency,
         baudrate=args.baudrate,
         echo=not args.no_echo,
+        spaced_results=args.spaced_results,
+        quoted_recv=args.quoted_recv,
+        prompt=args.prompt,
+        link_lost_urc=args.link_lost_urc,
         noise_interval=args.noise_interval,
+        drop_interval=args.drop_interval,
+        reboot_interval=args.reboot_interval,
+        banner=args.banner,
     ) as sim:
         if args.pty:
             where = await sim.serve_pty()
@@ -141,37 +166,7 @@ async def _serve_sim(args: argparse.Namespace) -> None:
             where = f"{host}:{port}"
         print(f"broker {sim.broker_url}", flush=True)
         print(f"listening on {where}", flush=True)
-        faults: list[asyncio.Task[None]] = []
-        if args.drop_interval:
-            faults.append(loop.create_task(_every(args.drop_interval, _dropper(sim))))
-        if args.reboot_interval:
-            reboot = functools.partial(sim.reboot, args.banner)
-            faults.append(loop.create_task(_every(args.reboot_interval, reboot)))
         await stop.wait()
-        for task in faults:
-            task.cancel()
-        await asyncio.gather(*faults, return_exceptions=True)
-
-
-def _dropper(sim: VirtualModem) -> Callable[[], Awaitable[None]]:
-    """Cut the next client (round robin) that has a broker link."""
-    after = 0
-
-    async def drop_one() -> None:
-        nonlocal after
-        for step in range(6):
-            index = (after + step) % 6
-            if sim.drop_link(index):
-                after = index + 1
-                return
-
-    return drop_one
-
-
-async def _every(period: float, action: Callable[[], Awaitable[None]]) -> None:
-    while True:
-        await asyncio.sleep(period)
-        await action()
 
 
 # --- nm28 demo --------------------------------------------------------------------------

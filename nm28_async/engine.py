@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Self, TypeVar
 
 from .errors import (
@@ -38,6 +39,7 @@ from .protocol.events import Final, Garbage, Message, RecvNotice, ResultLine, Te
 from .protocol.redact import redact, redact_bytes, redact_wire
 from .protocol.results import ClientConfig, parse_config_block
 from .queues import MessageQueue, Overflow, deliver
+from .record import Recorder
 from .transport import Port, open_port
 
 log = logging.getLogger("nm28_async")
@@ -114,6 +116,7 @@ class Engine:
         self._timer_at: float | None = None
         self._last_read_at = self._loop.time()
         self._secrets: set[str] = set()
+        self._recorder: Recorder | None = None
         """Every password the driver sent: masked wherever the module says it back."""
         self._error: Nm28Error | None = None
         self._ended: asyncio.Future[Nm28Error] = self._loop.create_future()
@@ -138,12 +141,15 @@ class Engine:
         sync_attempts: int = 5,
         reboot_banners: frozenset[str] = DEFAULT_REBOOT_BANNERS,
         read_coalescing: float = DEFAULT_READ_COALESCING,
+        record: str | Path | None = None,
     ) -> AsyncIterator[Self]:
         """Open the port, synchronise with the module (`AT` until answered, `ATE0`), yield.
 
         Every argument is checked before the port is opened. `reboot_banners` are the lines
         by which the module announces a restart. `read_coalescing` is how long the port's
         bytes may gather between reads while nothing waits for an answer (0: read at once).
+        `record` names a file that receives every byte each way, timed, secrets masked
+        (`nm28 sim --replay` plays it back).
         """
         commands.check_int("baudrate", baudrate, range(1, 1 << 31))
         engine = cls(
@@ -156,13 +162,19 @@ class Engine:
             reboot_banners=reboot_banners,
             read_coalescing=read_coalescing,
         )
-        engine._port = await open_port(port, baudrate, engine._receive, engine._port_lost)
+        recorder = None if record is None else Recorder(record)
+        engine._recorder = recorder
         try:
-            await engine._synchronise()
-            yield engine
+            engine._port = await open_port(port, baudrate, engine._receive, engine._port_lost)
+            try:
+                await engine._synchronise()
+                yield engine
+            finally:
+                engine._terminate(ModemClosedError("the modem was closed"))
+                await engine._close_port()
         finally:
-            engine._terminate(ModemClosedError("the modem was closed"))
-            await engine._close_port()
+            if recorder is not None:
+                recorder.close()
 
     @property
     def closed(self) -> bool:
@@ -254,6 +266,8 @@ class Engine:
             raise self._error
         if command.secrets:
             self._secrets.update(command.secrets)
+            if self._recorder is not None:
+                self._recorder.mask(command.secrets)
         local = timeout or self.command_timeout
         network = result_timeout or self._network_timeout
         future: asyncio.Future[Completed] = self._loop.create_future()
@@ -300,6 +314,8 @@ class Engine:
     # --- driving the conversation ------------------------------------------------------------
 
     def _receive(self, data: bytes) -> None:
+        if self._recorder is not None:
+            self._recorder.rx(data)
         if wire.isEnabledFor(logging.DEBUG):
             wire.debug("RX %s", redact_wire(data, self._secrets))
         conversation = self._conversation
@@ -376,6 +392,8 @@ class Engine:
 
     def _write(self, data: bytes) -> None:
         assert self._port is not None
+        if self._recorder is not None:
+            self._recorder.tx(data)
         try:
             self._port.write(data)
         except OSError as exc:

@@ -56,6 +56,18 @@ class PublishResult(enum.IntEnum):
     OK = 0
 
 
+class LinkLost(enum.IntEnum):
+    """`<code>` of `+MQTTSTAT: <idx>,<code>`, which some firmware prints when a broker link drops.
+
+    The NM28 manual documents no such URC; the numbers are those of Quectel's `+QMTSTAT`.
+    """
+
+    CLOSED = 1
+    """Closed or reset by the peer or the network."""
+    KEEPALIVE = 2
+    """No answer to PINGREQ within the keep-alive time."""
+
+
 OPEN_RESULTS: dict[int, str] = {
     OpenResult.FAILED: "failed to open the network",
     OpenResult.OK: "network opened",

@@ -1,6 +1,8 @@
 """The virtual NM28: the manual's AT interface on a pty or TCP port, real MQTT behind it."""
 
 from .broker import EmbeddedBroker
-from .modem import VirtualModem
+from .interpreter import InputMode
+from .replay import ReplayModule
+from .virtual_modem import VirtualModem
 
-__all__ = ["EmbeddedBroker", "VirtualModem"]
+__all__ = ["EmbeddedBroker", "InputMode", "ReplayModule", "VirtualModem"]

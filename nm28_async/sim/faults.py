@@ -1,10 +1,10 @@
-"""Unsolicited noise a real module's port carries, for testing a host's robustness."""
+"""Faults a real module's port and network produce, for testing a host's robustness."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 NOISE_SAMPLES = (
     b'\r\n+CEREG: 1,"1A2B","01C2D3E4",13\r\n',
@@ -21,3 +21,10 @@ async def inject_noise(write: Callable[[bytes], None], interval: float) -> None:
     for sample in itertools.cycle(NOISE_SAMPLES):
         await asyncio.sleep(interval)
         write(sample)
+
+
+async def every(period: float, fault: Callable[[], Awaitable[None]]) -> None:
+    """Inject ``fault`` every ``period`` seconds, forever (a link dropped, a reboot)."""
+    while True:
+        await asyncio.sleep(period)
+        await fault()

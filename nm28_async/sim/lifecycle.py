@@ -1,9 +1,14 @@
-"""``async with`` for the simulator's parts that have a ``start`` and a ``stop``."""
+"""``async with`` for the simulator's parts that have a ``start`` and a ``stop``, and the name
+of the tasks a virtual module runs between the two."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
+
+TASK_PREFIX = "nm28 sim: "
+"""Every task of a virtual module is named so, for debugging and for tests that look for
+tasks left running."""
 
 
 class StartStop:

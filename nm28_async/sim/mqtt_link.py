@@ -5,6 +5,8 @@ dials TCP (and TLS), ``AT+MQTTCONN`` sends CONNECT on that connection. So the li
 dials the socket itself, asynchronously, and hands it to a paho-mqtt client at connect
 time. paho's network loop runs in its own thread (``loop_start``); every callback is
 posted to the asyncio loop with ``call_soon_threadsafe`` and all state lives there.
+Deadlines use ``asyncio.timeout``: Python 3.11's ``wait_for`` can swallow a cancellation that
+comes as the awaited step completes, and a power-off would then wait forever.
 """
 
 from __future__ import annotations
@@ -21,17 +23,17 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ..protocol.codes import OpenResult
-from .config import ClientConfig
+from ..protocol.codes import ConnackCode, LinkLost, OpenResult
+from .settings import ClientSettings
 
 # paho reports an MQTT 3.x CONNACK as an MQTT 5 reason; these are the 3.x return codes.
 _CONNACK_RETURN_CODES = {
-    "Success": 0,
-    "Unsupported protocol version": 1,
-    "Client identifier not valid": 2,
-    "Server unavailable": 3,
-    "Bad user name or password": 4,
-    "Not authorized": 5,
+    "Success": ConnackCode.ACCEPTED,
+    "Unsupported protocol version": ConnackCode.BAD_PROTOCOL_VERSION,
+    "Client identifier not valid": ConnackCode.IDENTIFIER_REJECTED,
+    "Server unavailable": ConnackCode.SERVER_UNAVAILABLE,
+    "Bad user name or password": ConnackCode.BAD_CREDENTIALS,
+    "Not authorized": ConnackCode.NOT_AUTHORISED,
 }
 
 Ack = int | None
@@ -40,9 +42,10 @@ Ack = int | None
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A message the broker delivered on a subscription."""
+    """A message the broker delivered on a subscription, its topic as the bytes on the wire
+    (a topic may hold commas, quotes, or bytes that are not UTF-8)."""
 
-    topic: str
+    topic: bytes
     payload: bytes
     packet_id: int
 
@@ -76,9 +79,12 @@ def _tls_handshake(
 class MqttLink:
     """The network side of one client index: ``open`` → ``connect`` → traffic → ``close``."""
 
-    def __init__(self, on_message: Callable[[Incoming], None]) -> None:
+    def __init__(
+        self, on_message: Callable[[Incoming], None], on_lost: Callable[[LinkLost], None]
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._on_message = on_message
+        self._on_lost = on_lost
         self._host = ""
         self._port = 0
         self._tls: ssl.SSLContext | None = None
@@ -121,14 +127,17 @@ class MqttLink:
             sock = socket.socket(family, kind, proto)
             sock.setblocking(False)
             try:
-                await asyncio.wait_for(self._loop.sock_connect(sock, address), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._loop.sock_connect(sock, address)
+                if tls is None:
+                    return sock
+                return await asyncio.to_thread(_tls_handshake, sock, tls, host, timeout)
             except (OSError, TimeoutError) as exc:
                 sock.close()
                 error = exc
-                continue
-            if tls is None:
-                return sock
-            return await asyncio.to_thread(_tls_handshake, sock, tls, host, timeout)
+            except BaseException:  # cancelled (a reboot, the module stopped): no socket left open
+                sock.close()
+                raise
         raise error
 
     async def connect(
@@ -136,7 +145,7 @@ class MqttLink:
         client_id: str,
         username: str,
         password: str,
-        cfg: ClientConfig,
+        cfg: ClientSettings,
         on_retry: Callable[[int], None],
     ) -> Ack:
         """Send CONNECT; the CONNACK return code, or None when none came.
@@ -180,7 +189,7 @@ class MqttLink:
             return None
         client.loop_start()
         code = await self._await_ack(self._connack, cfg, on_retry)
-        if code == 0:
+        if code == ConnackCode.ACCEPTED:
             self.connected = True
             self.client_id, self.username = client_id, username
         return code
@@ -190,9 +199,11 @@ class MqttLink:
         client, gone = self._client, self._gone
         if not self.connected or client is None or gone is None:
             return False
+        self.connected = False  # the host ends it: not a lost link
         client.disconnect()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(gone), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(gone)
         await self._retire_client()
         return True
 
@@ -216,8 +227,7 @@ class MqttLink:
                 socket.socket.shutdown(client_sock, socket.SHUT_RDWR)
             # The module knows at once that its link died: AT+MQTTCONN? must not report it
             # connected while paho's thread has yet to notice.
-            self.connected = False
-            self._fail_waiters()
+            self._lost(LinkLost.CLOSED)
             return True
         if self._sock is not None:
             self._sock.close()
@@ -226,7 +236,7 @@ class MqttLink:
         return False
 
     async def subscribe(
-        self, topic: str, qos: int, cfg: ClientConfig, on_retry: Callable[[int], None]
+        self, topic: str, qos: int, cfg: ClientSettings, on_retry: Callable[[int], None]
     ) -> Ack:
         """Granted QoS (0..2), 0x80 for a refusal, None when no SUBACK came."""
         if not self.connected or self._client is None:
@@ -237,7 +247,7 @@ class MqttLink:
         return await self._await_mid(mid, cfg, on_retry)
 
     async def unsubscribe(
-        self, topic: str, cfg: ClientConfig, on_retry: Callable[[int], None]
+        self, topic: str, cfg: ClientSettings, on_retry: Callable[[int], None]
     ) -> Ack:
         if not self.connected or self._client is None:
             return None
@@ -252,7 +262,7 @@ class MqttLink:
         payload: bytes,
         qos: int,
         retain: bool,
-        cfg: ClientConfig,
+        cfg: ClientSettings,
         on_retry: Callable[[int], None],
     ) -> bool:
         """True once the broker acknowledged it (QoS 0: once it was written)."""
@@ -263,7 +273,9 @@ class MqttLink:
             return False
         return await self._await_mid(info.mid, cfg, on_retry) is not None
 
-    async def _await_mid(self, mid: int, cfg: ClientConfig, on_retry: Callable[[int], None]) -> Ack:
+    async def _await_mid(
+        self, mid: int, cfg: ClientSettings, on_retry: Callable[[int], None]
+    ) -> Ack:
         fut: asyncio.Future[Ack] = self._loop.create_future()
         self._acks[mid] = fut
         try:
@@ -273,7 +285,7 @@ class MqttLink:
                 del self._acks[mid]
 
     async def _await_ack(
-        self, fut: asyncio.Future[Ack], cfg: ClientConfig, on_retry: Callable[[int], None]
+        self, fut: asyncio.Future[Ack], cfg: ClientSettings, on_retry: Callable[[int], None]
     ) -> Ack:
         """Wait ``pkt_timeout`` per attempt for ``retry`` + 1 attempts.
 
@@ -283,7 +295,8 @@ class MqttLink:
         """
         for attempt in range(cfg.retry + 1):
             try:
-                return await asyncio.wait_for(asyncio.shield(fut), cfg.pkt_timeout)
+                async with asyncio.timeout(cfg.pkt_timeout):
+                    return await asyncio.shield(fut)
             except TimeoutError:
                 if attempt < cfg.retry and cfg.timeout_notice:
                     on_retry(attempt + 1)
@@ -320,16 +333,18 @@ class MqttLink:
     def _cb_connect(
         self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
     ) -> None:
-        self._post(self._resolve_connack, client, _CONNACK_RETURN_CODES.get(reason.getName(), 3))
+        code = _CONNACK_RETURN_CODES.get(reason.getName(), ConnackCode.SERVER_UNAVAILABLE)
+        self._post(self._resolve_connack, client, code)
 
-    def _cb_disconnect(self, client: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
-        self._post(self._link_gone, client)
+    def _cb_disconnect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
+    ) -> None:
+        keepalive = reason.getName() == "Keep alive timeout"
+        self._post(self._link_gone, client, LinkLost.KEEPALIVE if keepalive else LinkLost.CLOSED)
 
     def _cb_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:
-            return
+        # paho's .topic decodes (and raises on bytes that are not UTF-8); _topic is the wire's
+        topic = bytes(message._topic)
         self._post(self._deliver, client, Incoming(topic, bytes(message.payload), message.mid))
 
     def _cb_subscribe(
@@ -358,7 +373,13 @@ class MqttLink:
         if client is self._client:
             self._on_message(message)
 
-    def _link_gone(self, client: mqtt.Client) -> None:
+    def _link_gone(self, client: mqtt.Client, cause: LinkLost) -> None:
         if client is self._client:
-            self.connected = False
-            self._fail_waiters()
+            self._lost(cause)
+
+    def _lost(self, cause: LinkLost) -> None:
+        """The link died under a connected client: report it once (not after DISC or CLOSE)."""
+        was_connected, self.connected = self.connected, False
+        self._fail_waiters()
+        if was_connected:
+            self._on_lost(cause)

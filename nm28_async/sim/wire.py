@@ -76,7 +76,8 @@ class HostInput:
                 self._buf.clear()
                 return None
             try:
-                await asyncio.wait_for(self._wait(), idle_timeout)
+                async with asyncio.timeout(idle_timeout):
+                    await self._wait()
             except TimeoutError:
                 self._buf.clear()
                 return None
@@ -89,7 +90,8 @@ class HostOutput:
     """Everything the module says, in order, to every attached port.
 
     With ``baudrate`` set, bytes leave at ``baudrate / 10`` bytes per second (8N1) so a
-    benchmark sees a UART's throughput; otherwise they are written at once.
+    benchmark sees a UART's throughput; otherwise they are written at once. Paced bytes wait
+    in a queue that :meth:`pace` drains; the virtual module runs it in its task group.
     """
 
     def __init__(self, baudrate: int | None) -> None:
@@ -98,7 +100,10 @@ class HostOutput:
         self._rate = None if baudrate is None else baudrate / 10
         self._sinks: list[Sink] = []
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._pacer: asyncio.Task[None] | None = None
+
+    @property
+    def paced(self) -> bool:
+        return self._rate is not None
 
     @property
     def attached(self) -> bool:
@@ -114,27 +119,23 @@ class HostOutput:
     def write(self, data: bytes) -> None:
         if self._rate is None:
             self._deliver(data)
-            return
-        if self._pacer is None:
-            self._pacer = asyncio.get_running_loop().create_task(self._pace(self._rate))
-        self._queue.put_nowait(data)
+        else:
+            self._queue.put_nowait(data)
 
     def flush_pending(self) -> None:
         """Forget bytes still waiting for the UART pacing (the module lost power)."""
         while not self._queue.empty():
             self._queue.get_nowait()
 
-    async def close(self) -> None:
-        if self._pacer is not None:
-            self._pacer.cancel()
-            await asyncio.gather(self._pacer, return_exceptions=True)
-            self._pacer = None
-
     def _deliver(self, data: bytes) -> None:
         for sink in list(self._sinks):
             sink(data)
 
-    async def _pace(self, rate: float) -> None:
+    async def pace(self) -> None:
+        """Deliver queued bytes at the line rate, until cancelled."""
+        rate = self._rate
+        if rate is None:
+            raise RuntimeError("this output is not paced")
         chunk = max(1, int(rate * 0.005))  # about 5 ms of line time per write
         due = time.monotonic()
         while True:

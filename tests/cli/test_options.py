@@ -48,7 +48,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["sim", "--pty", "--ack-latency", "abc"],
+        ["sim", "--pty", "--network-latency", "abc"],
         ["sim", "--pty", "--command-latency", "-1"],
         ["sim", "--pty", "--noise-interval", "0"],
         ["sim", "--pty", "--drop-interval", "nan"],

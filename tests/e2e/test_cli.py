@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
+import time
 
 import pytest
 from support.brokers import (
     BrokerInfo,
+    MosquittoFactory,
     start_subscriber,
 )
 from support.cli import CLI, one_line, run_cli, start_sim, stop
+from support.raw_host import FINALS, RawHost, lines
 
 from nm28_async.sim import VirtualModem
 
@@ -30,7 +34,7 @@ async def test_sim_on_tcp_answers_at_commands_from_the_at_command(broker: Broker
         lines = out.splitlines()
         assert lines[0] == "> AT+CSQ"
         assert lines[1].startswith("+CSQ: ")
-        assert "+MQTTOPEN: 0,0" in lines
+        assert "+MQTTOPEN:0,0" in lines  # the manual's spelling
         assert f'+MQTTOPEN: 0,"127.0.0.1",{broker.port}' in lines
     finally:
         assert await stop(sim) == 0
@@ -62,6 +66,59 @@ async def test_sim_on_a_pty_prints_its_path(broker: BrokerInfo) -> None:
 
 
 @pytest.mark.asyncio
+async def test_sim_flags_reach_the_module(mosquitto: MosquittoFactory) -> None:
+    """What other firmware prints, asked for on the command line, as a host reads it."""
+    info = mosquitto.start()
+    sim, where = await start_sim(
+        "--tcp", "127.0.0.1:0", "--broker", info.url, "--no-echo", "--spaced-results",
+        "--quoted-recv", "--prompt", ">", "--link-lost-urc", "--network-latency", "0.2",
+        "--prompt-latency", "0.2",
+    )  # fmt: skip
+    host_name, port = where.rsplit(":", 1)
+    host = await RawHost.connect((host_name, int(port)))
+    try:
+        started = time.monotonic()
+        opened = await host.command(f'AT+MQTTOPEN=0,"{info.host}",{info.port}')
+        assert opened == ["+MQTTOPEN: 0,0", "OK"]
+        assert time.monotonic() - started >= 0.2
+        assert await host.command('AT+MQTTCONN=0,"cli","",""') == ["+MQTTCONN: 0,0,0", "OK"]
+        assert await host.command('AT+MQTTSUB=0,1,"cli/t",1') == ["+MQTTSUB: 0,1,0,1", "OK"]
+        started = time.monotonic()
+        await host.send(b'AT+MQTTPUBEX=0,2,1,0,0,"cli/t",2\r')
+        assert await host.read_until(b"> ") == b"\r\n> "
+        assert time.monotonic() - started >= 0.2
+        await host.send(b"hi")
+        got = await host.read_until(b'"cli/t",2,"hi"\r\n')  # our own message comes back
+        if b"\r\nOK\r\n" not in got:
+            got += await host.read_until(*FINALS)
+        answer = lines(got)
+        assert [x for x in answer if not x.startswith("+MQTTRECV")] == ["+MQTTPUBEX: 0,2,0", "OK"]
+        (echoed,) = [x for x in answer if x.startswith("+MQTTRECV")]
+        assert re.fullmatch(r'\+MQTTRECV: 0,\d+,"cli/t",2,"hi"', echoed)
+        mosquitto.stop(info)
+        assert await host.read_until(b"+MQTTSTAT: 0,1\r\n") == b"\r\n+MQTTSTAT: 0,1\r\n"
+    finally:
+        await host.close()
+        assert await stop(sim) == 0
+
+
+@pytest.mark.asyncio
+async def test_sim_fault_intervals(broker: BrokerInfo) -> None:
+    sim, where = await start_sim(
+        "--tcp", "127.0.0.1:0", "--broker", broker.url, "--reboot-interval", "0.2",
+        "--banner", "+SYSSTART", "--drop-interval", "0.1",
+    )  # fmt: skip
+    host_name, port = where.rsplit(":", 1)
+    host = await RawHost.connect((host_name, int(port)))
+    try:
+        for _ in range(3):
+            assert (await host.read_until(b"+SYSSTART\r\n")).endswith(b"\r\n+SYSSTART\r\n")
+    finally:
+        await host.close()
+        assert await stop(sim) == 0
+
+
+@pytest.mark.asyncio
 async def test_at_checks_every_line_before_it_opens_the_port() -> None:
     connections: list[bytes] = []
 
@@ -88,7 +145,7 @@ async def test_at_checks_every_line_before_it_opens_the_port() -> None:
 async def test_at_prints_result_lines_that_come_after_ok_and_sends_a_payload(
     broker: BrokerInfo,
 ) -> None:
-    async with VirtualModem(broker.url, result_after_ok=True, ack_latency=0.3) as sim:
+    async with VirtualModem(broker.url, result_after_ok=True, network_latency=0.3) as sim:
         host, port = await sim.serve_tcp()
         sub = await start_subscriber(broker, "cli/t", count=1)
         try:
@@ -102,18 +159,18 @@ async def test_at_prints_result_lines_that_come_after_ok_and_sends_a_payload(
             await sub.close()
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f'> AT+MQTTOPEN=0,"{broker.host}",{broker.port}', "OK", "+MQTTOPEN: 0,0",
-        '> AT+MQTTCONN=0,"cli-at","","***"', "OK", "+MQTTCONN: 0,0,0",
-        '> AT+MQTTPUBEX=0,7,1,0,0,"cli/t",6', "OK", "+MQTTPUBEX: 0,7,0",
-        "> AT+MQTTDISC=0", "OK", "+MQTTDISC: 0,0",
-        "> AT+MQTTCLOSE=0", "OK", "+MQTTCLOSE: 0,0",
+        f'> AT+MQTTOPEN=0,"{broker.host}",{broker.port}', "OK", "+MQTTOPEN:0,0",
+        '> AT+MQTTCONN=0,"cli-at","","***"', "OK", "+MQTTCONN:0,0,0",
+        '> AT+MQTTPUBEX=0,7,1,0,0,"cli/t",6', "OK", "+MQTTPUBEX:0,7,0",
+        "> AT+MQTTDISC=0", "OK", "+MQTTDISC:0,0",
+        "> AT+MQTTCLOSE=0", "OK", "+MQTTCLOSE:0,0",
     ]  # fmt: skip
     assert received.payload == "héllo".encode()
 
 
 @pytest.mark.asyncio
 async def test_at_waits_for_a_result_line_no_longer_than_told(broker: BrokerInfo) -> None:
-    async with VirtualModem(broker.url, result_after_ok=True, ack_latency=30) as sim:
+    async with VirtualModem(broker.url, result_after_ok=True, network_latency=30) as sim:
         host, port = await sim.serve_tcp()
         code, out, err = await run_cli(
             "at", f"socket://{host}:{port}", f'AT+MQTTOPEN=0,"{broker.host}",{broker.port}',

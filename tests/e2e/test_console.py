@@ -43,14 +43,15 @@ async def converse(
     assert (await send("AT+CSQ", "OK"))[0] == "> AT+CSQ"
     sim.inject(b'\r\n+NM28TEST: 1,"while idle"\r\n')
     assert await read_line(console.stdout) == '+NM28TEST: 1,"while idle"'
-    # the module answers OK first, then the result line when the broker did
+    # the module answers OK first, then the result line (in the manual's spelling) when the
+    # broker did
     assert await send(f'AT+MQTTOPEN=0,"{broker.host}",{broker.port}', "+MQTTOPEN") == [
-        f'> AT+MQTTOPEN=0,"{broker.host}",{broker.port}', "OK", "+MQTTOPEN: 0,0",
+        f'> AT+MQTTOPEN=0,"{broker.host}",{broker.port}', "OK", "+MQTTOPEN:0,0",
     ]  # fmt: skip
     assert await send('AT+MQTTCONN=0,"console","me","s3cret"', "+MQTTCONN") == [
-        '> AT+MQTTCONN=0,"console","me","***"', "OK", "+MQTTCONN: 0,0,0",
+        '> AT+MQTTCONN=0,"console","me","***"', "OK", "+MQTTCONN:0,0,0",
     ]  # fmt: skip
-    await send('AT+MQTTSUB=0,1,"console/t",0', "+MQTTSUB: 0,1,0,0")
+    await send('AT+MQTTSUB=0,1,"console/t",0', "+MQTTSUB:0,1,0,0")
     await publish_with_tool(broker, "console/t", b"hello", qos=0)
     assert re.fullmatch(r"\+MQTTRECV: 0,\d+,console/t,5,hello", await read_line(console.stdout))
     assert await send("CSQ", "invalid") == ["> CSQ", "invalid: command must start with 'AT'"]

@@ -31,7 +31,7 @@ async def port_of(sim: VirtualModem, kind: str) -> str:
 @pytest.mark.parametrize("qos", [0, 1, 2])
 async def test_both_directions(sim: VirtualModem, broker: BrokerInfo, kind: str, qos: int) -> None:
     payloads = ["héllo, wörld\r\n✓".encode(), b"\x00\x1a\r\n,\xff" * 3, bytes(range(256)) * 8]
-    async with nm.Modem.open(await port_of(sim, kind), command_timeout=10) as modem:
+    async with nm.Modem.open(await port_of(sim, kind), command_timeout=30) as modem:
         client = modem.client(qos)
         await client.open(broker.host, broker.port)
         await client.connect(f"e2e-{kind}-{qos}")
@@ -48,7 +48,7 @@ async def test_both_directions(sim: VirtualModem, broker: BrokerInfo, kind: str,
         for payload in payloads:
             await publish_with_tool(broker, "down/x", payload, qos=qos)
         got = []
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             async for message in client.messages():
                 got.append(message)
                 if len(got) == len(payloads):

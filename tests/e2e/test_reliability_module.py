@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
 from support.brokers import BrokerInfo, MosquittoFactory, publish_with_tool
@@ -18,21 +19,29 @@ from nm28_async.supervisor import LinkState, Session
 
 pytestmark = pytest.mark.e2e
 
+CEILING = 30.0
+"""Seconds any wait may take: generous, a busy machine passes; a stalled driver does not."""
+
 
 async def open_sessions(
-    stack: AsyncExitStack, modem: nm.Modem, info: BrokerInfo, prefix: str, indexes: range
+    stack: AsyncExitStack,
+    modem: nm.Modem,
+    info: BrokerInfo,
+    prefix: str,
+    indexes: range,
+    **config: Any,
 ) -> list[Session]:
     sessions = [
         await stack.enter_async_context(
             modem.session(
                 i, info.host, info.port, client_id=f"{prefix}-{i}", backoff=FAST_BACKOFF,
-                poll_interval=0.5, publish_timeout=20,
+                poll_interval=0.5, publish_timeout=2 * CEILING, **config,
             )
         )
         for i in indexes
     ]  # fmt: skip
     for session in sessions:
-        await session.wait_connected(10)
+        await session.wait_connected(CEILING)
     return sessions
 
 
@@ -50,21 +59,24 @@ async def test_reboot_mid_command_fails_it_and_restores_all_six(
                 await session.subscribe(f"dev/{session.client.index}/down", qos=1)
             # freeze the broker: the module now waits for a PUBACK, the command stays in flight
             mosquitto.pause(info)
+            published = sim.commands_received["AT+MQTTPUBEX="]
             in_flight = asyncio.create_task(
                 sessions[0].publish("dev/0/up", b"x", qos=1, wait=False)
             )
-            await asyncio.sleep(0.3)
-            assert not in_flight.done()
+            await wait_until(
+                lambda: sim.commands_received["AT+MQTTPUBEX="] > published,
+                CEILING,
+                "the publish reached the module",
+            )
             rebooted_at = time.monotonic()
             await sim.reboot()
             with pytest.raises(nm.ModuleRebootedError):
-                await asyncio.wait_for(in_flight, 2)
-            assert time.monotonic() - rebooted_at < 1.0  # promptly, not at a timeout
+                await asyncio.wait_for(in_flight, CEILING)
+            # the banner ended it, not the result deadline (5 s x 4 attempts, and more)
+            assert time.monotonic() - rebooted_at < 20
             mosquitto.resume(info)
             for session in sessions:  # every supervised client restored
-                await wait_reconnected(session, 1, timeout=10)
-            recovered = time.monotonic() - rebooted_at
-            assert recovered < 8.0
+                await wait_reconnected(session, 1, timeout=CEILING)
             assert modem.reboots == 1
             assert [s.reconnects for s in sessions] == [1] * 6
             assert await modem.query_connections() == dict.fromkeys(range(6), True)
@@ -72,7 +84,7 @@ async def test_reboot_mid_command_fails_it_and_restores_all_six(
             for session in sessions:
                 i = session.client.index
                 await publish_with_tool(info, f"dev/{i}/down", b"back-%d" % i)
-                (message,) = await collect(session, 1, timeout=5)
+                (message,) = await collect(session, 1, timeout=CEILING)
                 assert message.payload == b"back-%d" % i
     sent = [r.getMessage() for r in caplog.records if r.name == "nm28_async.wire"]
     assert sum(line == "TX ATE0" for line in sent) == 2  # resynchronised after the reboot
@@ -85,7 +97,10 @@ async def test_one_dropped_link_leaves_five_clients_working(broker: BrokerInfo) 
     async with VirtualModem(broker.url) as sim:
         path = await sim.serve_pty()
         async with nm.Modem.open(path) as modem, AsyncExitStack() as stack:
-            sessions = await open_sessions(stack, modem, broker, "drop", range(6))
+            # a publish stuck on the dead link would hold the channel 60 s: far beyond CEILING
+            sessions = await open_sessions(
+                stack, modem, broker, "drop", range(6), pkt_timeout=60, retries=0
+            )
             receiver = sessions[5]
             await receiver.subscribe("drop/#", qos=1)
             senders = sessions[:5]
@@ -110,16 +125,19 @@ async def test_one_dropped_link_leaves_five_clients_working(broker: BrokerInfo) 
             async with asyncio.TaskGroup() as tg:
                 for session in senders:
                     tg.create_task(stream(session))
-                await asyncio.sleep(0.15)
+                # mid-stream: a few of the dropped client's messages are out, most are not
+                await wait_until(
+                    lambda: len(latencies[dropped]) >= 3, CEILING, "the streams are under way"
+                )
                 assert sim.drop_link(dropped)
-            got = await collect(receiver, len(expected), timeout=15)
+            got = await collect(receiver, len(expected), timeout=CEILING)
             assert {m.payload for m in got} == expected  # zero lost, the dropped client's too
             assert sessions[dropped].reconnects == 1
             others = [s for s in sessions if s.client.index != dropped]
             assert [s.reconnects for s in others] == [0] * 5
             assert all(s.state is LinkState.CONNECTED for s in sessions)
             worst_other = max(max(latencies[s.client.index]) for s in senders if s in others)
-            assert worst_other < 1.0  # the others never waited for the dropped client
+            assert worst_other < CEILING  # the others never waited for the dropped client
 
 
 @pytest.mark.asyncio
@@ -141,15 +159,17 @@ async def test_noise_and_unknown_urcs_change_nothing(broker: BrokerInfo) -> None
                 if n % 10 == 0:
                     sim.inject(b'\r\n+NM28TEST: %d,"x"\r\nSOMETHING ELSE\r\n\xfe\xff\x00\r\n' % n)
                 await sender.publish("noise/t", b"n%02d" % n, qos=1)
-            got = await collect(receiver, count, timeout=10)
+            got = await collect(receiver, count, timeout=CEILING)
             assert [m.payload for m in got] == [b"n%02d" % n for n in range(count)]
             await wait_until(
-                lambda: sum(getattr(u, "name", "") == "NM28TEST" for u in seen) == 5,
-                3,
-                "all five injected URCs surfaced",
+                lambda: sum(getattr(u, "name", "") == "NM28TEST" for u in seen) == 5
+                and modem.statistics.garbage >= 5,
+                CEILING,
+                "all five injected URCs surfaced, their junk lines counted",
+            )
+            await wait_until(  # the sim's own noise
+                lambda: any(getattr(u, "name", "") == "CEREG" for u in seen), CEILING, "+CEREG"
             )
             watcher.cancel()
-            assert any(getattr(u, "name", "") == "CEREG" for u in seen)  # the sim's own noise
-            assert modem.statistics.garbage >= 5
             assert [sender.reconnects, receiver.reconnects] == [0, 0]
             assert modem.reboots == 0

@@ -16,6 +16,9 @@ from nm28_async.supervisor import LinkState
 
 pytestmark = pytest.mark.e2e
 
+CEILING = 20.0
+"""Seconds a wait may take: generous, so a busy machine passes."""
+
 
 @pytest.fixture
 def test_ca(tmp_path: Path) -> CertAuthority:
@@ -62,12 +65,12 @@ async def test_supervised_session_over_tls(
             2, info.host, info.port, client_id="tls-session", backoff=FAST_BACKOFF,
             poll_interval=0.3, ssl=True, ssl_ctx=0,
         ) as session:  # fmt: skip
-            await session.wait_connected(5)
+            await session.wait_connected(CEILING)
             await session.subscribe("tls/s", qos=1)
             assert sim.drop_link(2)
             # the supervisor re-applies ssl and reconnects through TLS again
-            await session.publish("tls/s", b"over-tls", qos=1, timeout=10)
-            (message,) = await collect(session, 1, timeout=5)
+            await session.publish("tls/s", b"over-tls", qos=1, timeout=CEILING)
+            (message,) = await collect(session, 1, timeout=CEILING)
             assert message.payload == b"over-tls"
             assert session.reconnects == 1
             assert session.state is LinkState.CONNECTED

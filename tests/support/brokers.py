@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from nm28_async.testing import find_program, wait_listening
+from nm28_async.testing import free_port as free_port
+
+WAIT = 30.0
+"""Ceiling of every wait on a broker or its tools: generous, so a busy machine passes."""
 
 
 @dataclass(frozen=True)
@@ -33,14 +37,7 @@ def find_tool(name: str) -> str | None:
     """
     if os.environ.get("NM28_TEST_BROKER") == "embedded":
         return None
-    found = shutil.which(name)
-    if found:
-        return found
-    for folder in ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"):
-        path = Path(folder, name)
-        if path.exists():
-            return str(path)
-    return None
+    return find_program(name)
 
 
 def require_tool(name: str) -> str:
@@ -48,24 +45,6 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("mosquitto did not start listening")
 
 
 class MosquittoFactory:
@@ -101,14 +80,14 @@ class MosquittoFactory:
             [self._binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         self._procs[port] = proc
-        _wait_listening(port, proc, time.monotonic() + 10)
+        wait_listening(port, proc)
         return BrokerInfo("127.0.0.1", port, True)
 
     def stop(self, info: BrokerInfo) -> None:
         """Stop the broker serving ``info`` (to test a broker that went away)."""
         proc = self._procs[info.port]
         proc.terminate()
-        proc.wait(5)
+        proc.wait(WAIT)
 
     def pause(self, info: BrokerInfo) -> None:
         """Freeze the broker (SIGSTOP): it accepts TCP but answers nothing until ``resume``."""
@@ -123,7 +102,7 @@ class MosquittoFactory:
                 proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
                 proc.terminate()
             try:
-                proc.wait(5)
+                proc.wait(WAIT)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -144,19 +123,22 @@ class Received:
     payload: bytes
 
 
+def _received(line: str) -> Received:
+    """One line of ``mosquitto_sub -F %t|%q|%r|%x``."""
+    topic, qos, retained, payload = line.split("|")
+    return Received(topic, int(qos), retained == "1", bytes.fromhex(payload))
+
+
 class Subscriber:
     """``mosquitto_sub`` collecting ``count`` messages (payloads hex-encoded, so binary-safe)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, early: list[Received]) -> None:
         self._proc = proc
+        self._early = early
 
-    async def messages(self, timeout: float = 10.0) -> list[Received]:
+    async def messages(self, timeout: float = WAIT) -> list[Received]:
         out, _ = await asyncio.wait_for(self._proc.communicate(), timeout)
-        result = []
-        for line in out.decode().splitlines():
-            topic, qos, retained, payload = line.split("|")
-            result.append(Received(topic, int(qos), retained == "1", bytes.fromhex(payload)))
-        return result
+        return self._early + [_received(line) for line in out.decode().splitlines()]
 
     async def close(self) -> None:
         if self._proc.returncode is None:
@@ -164,19 +146,39 @@ class Subscriber:
             await self._proc.wait()
 
 
+_probes = itertools.count()
+
+
 async def start_subscriber(
-    info: BrokerInfo, topic: str, *, count: int = 1, qos: int = 1, wait: float = 10.0
+    info: BrokerInfo, topic: str, *, count: int = 1, qos: int = 1, wait: float = 2 * WAIT
 ) -> Subscriber:
-    """Start ``mosquitto_sub`` and return once its subscription is in place."""
+    """Start ``mosquitto_sub`` and return once its subscription is in place.
+
+    mosquitto_sub does not say when its SUBACK arrived, so it also subscribes, after
+    ``topic``, to a probe topic holding a retained message: the broker sends that message
+    once both subscriptions are in place, and it is read off before the subscriber is
+    returned.
+    """
+    probe = f"nm28-test/probe/{os.getpid()}/{next(_probes)}"
+    await publish_with_tool(info, probe, b"probe", retain=True)
     tool = require_tool("mosquitto_sub")
     proc = await asyncio.create_subprocess_exec(
-        tool, "-h", info.host, "-p", str(info.port), "-t", topic, "-q", str(qos),
-        "-C", str(count), "-W", str(int(wait)), "-F", "%t|%q|%r|%x",
+        tool, "-h", info.host, "-p", str(info.port), "-t", topic, "-t", probe, "-q", str(qos),
+        "-C", str(count + 1), "-W", str(int(wait)), "-F", "%t|%q|%r|%x",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    await asyncio.sleep(0.3)  # mosquitto_sub cannot tell when SUBACK arrived
-    return Subscriber(proc)
+    assert proc.stdout is not None
+    early: list[Received] = []  # retained messages of ``topic`` come before the probe
+    try:
+        async with asyncio.timeout(WAIT):
+            while (message := _received((await proc.stdout.readline()).decode())).topic != probe:
+                early.append(message)
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return Subscriber(proc, early)
 
 
 async def publish_with_tool(
@@ -188,5 +190,5 @@ async def publish_with_tool(
     if retain:
         args.append("-r")
     proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.PIPE)
-    await asyncio.wait_for(proc.communicate(payload), 10)
+    await asyncio.wait_for(proc.communicate(payload), WAIT)
     assert proc.returncode == 0

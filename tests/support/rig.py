@@ -22,7 +22,7 @@ async def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -
     return time.monotonic() - started
 
 
-async def wait_reconnected(session: Session, reconnects: int, timeout: float = 10.0) -> float:
+async def wait_reconnected(session: Session, reconnects: int, timeout: float = 30.0) -> float:
     """Wait until ``session`` has reconnected ``reconnects`` times and is connected again."""
     return await wait_until(
         lambda: session.reconnects >= reconnects and session.state is LinkState.CONNECTED,

@@ -370,7 +370,7 @@ class ScriptedModule:
     def commands(self, pattern: Pattern) -> list[Exchange]:
         return [x for x in self.exchanges if self._matches(pattern, x.line)]
 
-    async def wait_for(self, pattern: Pattern, count: int = 1, timeout: float = 3.0) -> Exchange:
+    async def wait_for(self, pattern: Pattern, count: int = 1, timeout: float = 20.0) -> Exchange:
         """Wait until `count` command lines matching `pattern` have arrived; return the last."""
         deadline = time.monotonic() + timeout
         while True:
@@ -599,8 +599,8 @@ async def collect(
     return got
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Poll `predicate` until it holds (loose timing for a noisy machine)."""
+async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll `predicate` until it holds (a generous ceiling, for a busy machine)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -6,7 +6,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from ..protocol import limits
-from .commands import Command, CommandError
+from .at_syntax import AtLine, LineRejected
 
 TOPIC_MAX_BYTES = 65535
 
@@ -22,7 +22,7 @@ _SINGLE_VALUE: dict[str, tuple[str, Container[int]]] = {
 
 
 @dataclass(slots=True)
-class ClientConfig:
+class ClientSettings:
     """What ``AT+MQTTCFG`` sets for one client index.
 
     Defaults are the manual's where it gives one (keepalive 120, retry 3) and common
@@ -48,7 +48,7 @@ class ClientConfig:
     len_enable: int = 1
     cached: int = 0
 
-    def apply(self, cmd: Command) -> None:
+    def apply(self, cmd: AtLine) -> None:
         """Apply ``AT+MQTTCFG="<param>",<idx>,<values>`` (args after the index).
 
         Trailing values the manual lists after the first may be omitted and keep
@@ -78,9 +78,9 @@ class ClientConfig:
             self.len_enable = cmd.opt_int_at(3, flags, self.len_enable)
             self.rcv_mode = mode
         else:
-            raise CommandError("unknown MQTTCFG parameter")
+            raise LineRejected("unknown MQTTCFG parameter")
 
-    def _apply_will(self, cmd: Command) -> None:
+    def _apply_will(self, cmd: AtLine) -> None:
         cmd.count(3, 7)
         flag = cmd.int_at(2, limits.FLAGS)
         if flag == 0 and len(cmd.args) == 3:
@@ -92,7 +92,7 @@ class ClientConfig:
         topic = cmd.str_at(5, max_bytes=TOPIC_MAX_BYTES, allow_empty=flag == 0)
         message = cmd.str_at(6)
         if flag and any(c in topic for c in "+#"):
-            raise CommandError("will topic cannot hold wildcards")
+            raise LineRejected("will topic cannot hold wildcards")
         self.will_flag, self.will_qos, self.will_retain = flag, qos, retain
         self.will_topic, self.will_msg = topic, message
 

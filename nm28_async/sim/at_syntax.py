@@ -1,8 +1,8 @@
-"""Module-side parsing of the host's command lines.
+"""The AT syntax as the module reads it: the host's command lines, parsed or rejected.
 
 The virtual NM28 must judge what a host typed the way a module does: a line either
 parses into a command with typed arguments or is answered with ``ERROR``. Nothing in
-here raises anything but :class:`CommandError`, so a hostile line can never crash the
+here raises anything but :class:`LineRejected`, so a hostile line can never crash the
 simulator.
 """
 
@@ -21,21 +21,21 @@ _BASIC = re.compile(r"([A-Z&])(\d?)")
 _EXTENDED_NAME = re.compile(r"\+[A-Z][A-Z0-9]*")
 
 
-class CommandError(Exception):
+class LineRejected(Exception):
     """The line or one of its arguments is not acceptable: the module answers ``ERROR``."""
 
 
-class Kind(enum.Enum):
-    """The four forms of an AT command."""
+class AtForm(enum.Enum):
+    """The four forms of an AT command; the value is what follows the name."""
 
-    EXEC = "exec"  # AT+X  (or a basic command such as ATE0)
-    SET = "set"  # AT+X=<args>
-    READ = "read"  # AT+X?
-    TEST = "test"  # AT+X=?
+    EXEC = ""  # AT+X  (or a basic command such as ATE0)
+    SET = "="  # AT+X=<args>
+    READ = "?"  # AT+X?
+    TEST = "=?"  # AT+X=?
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
+class AtLine:
     """A parsed command line.
 
     ``name`` is upper-case: ``""`` for a bare ``AT``, ``"+MQTTOPEN"`` for an extended
@@ -43,19 +43,24 @@ class Command:
     """
 
     name: str
-    kind: Kind
+    form: AtForm
     args: tuple[Arg, ...] = ()
+
+    @property
+    def head(self) -> str:
+        """The command without its arguments: ``AT+MQTTPUBEX=``, ``AT+MQTTCONN?``, ``ATE``."""
+        return f"AT{self.name}{self.form.value}"
 
     def count(self, low: int, high: int) -> None:
         """Refuse an argument list shorter than ``low`` or longer than ``high``."""
         if not low <= len(self.args) <= high:
-            raise CommandError(f"{self.name} takes {low}..{high} arguments")
+            raise LineRejected(f"{self.name} takes {low}..{high} arguments")
 
     def int_at(self, i: int, valid: Container[int]) -> int:
         """Argument ``i`` as a number inside ``valid``."""
         value = self.args[i] if i < len(self.args) else None
         if not isinstance(value, int) or value not in valid:
-            raise CommandError(f"argument {i} of {self.name} out of range")
+            raise LineRejected(f"argument {i} of {self.name} out of range")
         return value
 
     def opt_int_at(self, i: int, valid: Container[int], default: int) -> int:
@@ -68,46 +73,46 @@ class Command:
         """Argument ``i`` as a quoted string of at most ``max_bytes`` UTF-8 bytes."""
         value = self.args[i] if i < len(self.args) else None
         if not isinstance(value, str):
-            raise CommandError(f"argument {i} of {self.name} must be a quoted string")
+            raise LineRejected(f"argument {i} of {self.name} must be a quoted string")
         if len(value.encode()) > max_bytes or (not allow_empty and not value):
-            raise CommandError(f"argument {i} of {self.name} has a bad length")
+            raise LineRejected(f"argument {i} of {self.name} has a bad length")
         return value
 
 
-def parse_line(line: bytes) -> Command:
+def parse_line(line: bytes) -> AtLine:
     """Parse one command line (without its terminator)."""
     try:
         text = line.decode()
     except UnicodeDecodeError as exc:
-        raise CommandError("not UTF-8") from exc
+        raise LineRejected("not UTF-8") from exc
     if any(ord(c) < 0x20 for c in text):
-        raise CommandError("control character in command line")
+        raise LineRejected("control character in command line")
     text = text.strip(" ")
     if text[:2].upper() != "AT":
-        raise CommandError("no AT prefix")
+        raise LineRejected("no AT prefix")
     rest = text[2:]
     if not rest:
-        return Command("", Kind.EXEC)
+        return AtLine("", AtForm.EXEC)
     if not rest.startswith("+"):
         match = _BASIC.fullmatch(rest.upper())
         if match is None:
-            raise CommandError("unknown basic command")
+            raise LineRejected("unknown basic command")
         digit = match.group(2)
-        return Command(match.group(1), Kind.EXEC, (int(digit),) if digit else ())
+        return AtLine(match.group(1), AtForm.EXEC, (int(digit),) if digit else ())
     name_match = _EXTENDED_NAME.match(rest.upper())
     if name_match is None:
-        raise CommandError("bad command name")
+        raise LineRejected("bad command name")
     name = name_match.group(0)
     tail = rest[len(name) :]
     if tail == "":
-        return Command(name, Kind.EXEC)
+        return AtLine(name, AtForm.EXEC)
     if tail == "?":
-        return Command(name, Kind.READ)
+        return AtLine(name, AtForm.READ)
     if tail == "=?":
-        return Command(name, Kind.TEST)
+        return AtLine(name, AtForm.TEST)
     if tail.startswith("="):
-        return Command(name, Kind.SET, split_args(tail[1:]))
-    raise CommandError("bad command form")
+        return AtLine(name, AtForm.SET, split_args(tail[1:]))
+    raise LineRejected("bad command form")
 
 
 def split_args(text: str) -> tuple[Arg, ...]:
@@ -121,7 +126,7 @@ def split_args(text: str) -> tuple[Arg, ...]:
         if i < n and text[i] == '"':
             end = text.find('"', i + 1)
             if end < 0:
-                raise CommandError("unterminated string")
+                raise LineRejected("unterminated string")
             value = text[i + 1 : end]
             i = end + 1
         else:
@@ -133,7 +138,7 @@ def split_args(text: str) -> tuple[Arg, ...]:
             elif _INT.fullmatch(raw):
                 value = int(raw)
             else:
-                raise CommandError(f"bad argument {raw!r}")
+                raise LineRejected(f"bad argument {raw!r}")
             i = end
         while i < n and text[i] == " ":
             i += 1
@@ -141,5 +146,5 @@ def split_args(text: str) -> tuple[Arg, ...]:
         if i == n:
             return tuple(args)
         if text[i] != ",":
-            raise CommandError("junk after argument")
+            raise LineRejected("junk after argument")
         i += 1

@@ -1,9 +1,11 @@
-"""What the module itself publishes for the cloud platforms (OneNet data points, CTWing OTA)."""
+"""What the module itself publishes to the cloud platforms (OneNet data points, CTWing OTA)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from ..platforms import onenet
 
 FIRMWARE_VERSION = "NM28_V1.0_SIM"
 
@@ -17,11 +19,7 @@ def ctwing_version_report() -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def onenet_dp_topic(product_id: str, device_name: str) -> str:
-    return f"$sys/{product_id}/{device_name}/dp/post/json"
-
-
-def onenet_dp_body(message_id: int, payload: bytes) -> bytes | None:
+def onenet_data_point_message(message_id: int, payload: bytes) -> bytes | None:
     """Wrap a data-point payload as OneNet's ``{"id":..,"dp":{..}}``; None if it is not one.
 
     The payload is a JSON object of data streams. A stream's value may be given bare
@@ -43,5 +41,4 @@ def onenet_dp_body(message_id: int, payload: bytes) -> bytes | None:
             dp[name] = value
         else:
             dp[name] = [{"v": value}]
-    body = {"id": message_id, "dp": dp}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return onenet.data_point_message(message_id, dp)

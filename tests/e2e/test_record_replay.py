@@ -1,0 +1,58 @@
+"""Record a session with the virtual NM28 and a real broker, then replay the module's side of
+it: the same commands get the same answers, with no broker at all."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from support.brokers import BrokerInfo, publish_with_tool
+
+import nm28_async as nm
+from nm28_async.record import read
+from nm28_async.sim import ReplayModule, VirtualModem
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "s3cret-pw"
+
+
+async def session(modem: nm.Modem, broker: BrokerInfo, inject: bool) -> list[object]:
+    """A gateway's day: what it saw, in order."""
+    seen: list[object] = [await modem.command("AT+CSQ")]
+    client = modem.client(0)
+    await client.open(broker.host, broker.port)
+    await client.connect("rec-0", "user", PASSWORD)
+    seen.append(await client.subscribe("rec/down", qos=1))
+    seen.append(await client.publish("rec/up", b'{"v":1}', qos=1))
+    if inject:
+        await publish_with_tool(broker, "rec/down", b"downlink\r\nOK\r\n")
+    message = await asyncio.wait_for(anext(client.messages()), 30)
+    seen.append((message.topic, message.payload))
+    await client.disconnect()
+    await client.close()
+    return seen
+
+
+@pytest.mark.asyncio
+async def test_a_replayed_session_answers_as_the_recorded_one(
+    broker: BrokerInfo, tmp_path: Path
+) -> None:
+    if not broker.is_mosquitto:
+        pytest.skip("the downlink is published with mosquitto_pub")
+    recording = tmp_path / "session.jsonl"
+    async with VirtualModem(broker.url) as sim:
+        path = await sim.serve_pty()
+        async with nm.Modem.open(path, record=recording) as modem:
+            recorded = await session(modem, broker, inject=True)
+    assert PASSWORD.encode() not in recording.read_bytes()
+    directions = {r.direction for r in read(recording)}
+    assert directions == {"tx", "rx"}
+    async with ReplayModule(recording) as replay:
+        path = await replay.serve_pty()
+        async with nm.Modem.open(path) as modem:
+            replayed = await session(modem, broker, inject=False)
+        assert replay.done
+    assert replayed == recorded
+    assert recorded[-1] == ("rec/down", b"downlink\r\nOK\r\n")
