@@ -2,7 +2,7 @@
 
 Every line is checked first, so an invalid one means nothing is sent. Each command knows the
 result line it awaits (`+MQTTOPEN: 0,0` may come long after `OK`), and an `AT+MQTTPUBEX` line
-takes its payload from the `--payload` given for it, in order.
+takes its payload from the `--payload` given for it, in order (the console asks for it).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from .protocol import commands, limits
 from .protocol.commands import Command
+from .protocol.conversation import Completed
+from .protocol.events import Message, ResultLine
 from .protocol.parser import split_fields
 
 _PUBEX = re.compile(r"AT\+MQTTPUBEX=(?!\?)(.*)", re.DOTALL | re.IGNORECASE)
@@ -33,6 +35,27 @@ def prepare(lines: Sequence[str], payloads: Sequence[str]) -> list[Command]:
     if waiting:
         raise ValueError(f"{len(waiting)} --payload left over: each is for one AT+MQTTPUBEX")
     return prepared
+
+
+def needs_payload(line: str) -> bool:
+    """Whether `line` is an `AT+MQTTPUBEX` set command, which sends a payload after it."""
+    return _PUBEX.fullmatch(line.strip()) is not None
+
+
+def answer(done: Completed) -> list[str]:
+    """What the module answered, as `nm28 at` prints it: the information lines, `OK`, and the
+    result line (which the module may print after `OK`)."""
+    shown = [item.raw if isinstance(item, ResultLine) else item.text for item in done.lines]
+    return [*shown, "OK", *([] if done.result is None else [done.result.raw])]
+
+
+def recv_line(message: Message) -> str:
+    """A received message as the module printed it: `+MQTTRECV: 0,1,a/b,5,hello`."""
+    payload = message.payload.decode("utf-8", "backslashreplace")
+    return (
+        f"+MQTTRECV: {message.client_index},{message.packet_id},{message.topic},"
+        f"{len(message.payload)},{payload}"
+    )
 
 
 def _publish(line: str, args: str, payload: str) -> Command:

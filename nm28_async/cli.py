@@ -1,4 +1,5 @@
-"""nm28: the virtual NM28 (`sim`), the demo (`demo`), and AT commands to a module (`at`).
+"""nm28: the virtual NM28 (`sim`), the demo (`demo`), AT commands to a module (`at`, and its
+console `at -i`), and mosquitto's clients through the module (`sub`, `pub`).
 
 Each subcommand registers its own parser and the function that runs it. A failure is one line
 on stderr and an exit code (EXIT_*), never a traceback.
@@ -8,98 +9,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
-import math
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from .broker_url import FORM, BrokerUrl
+from .shell import console, mqtt_tools
+from .shell.common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Parser,
+    Runner,
+    add_port,
+    baudrate,
+    broker,
+    fail,
+    positive_seconds,
+    say,
+    seconds_or_zero,
+    setup_logging,
+    tcp_address,
+)
 
 if TYPE_CHECKING:
     from .protocol.commands import Command
 
-Runner = Callable[[argparse.Namespace], int]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-"""The module, the network or the broker failed (ERROR, no answer, unreachable, lost messages)."""
-EXIT_USAGE = 2
-"""Invalid arguments or command lines: nothing was sent."""
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
-"""stdout was closed by its reader (`nm28 at ... | head`), as a shell reports SIGPIPE."""
-
-_HOST_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?")
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line: what is wrong and where to read more."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
-
-
-# --- option types: each says in words what it wanted ------------------------------------
-
-
-def _tcp_address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 0..65535), got {text!r}")
-    host = host or "127.0.0.1"
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-        _check_ip(host, ipaddress.IPv6Address, "IPv6")
-    elif re.fullmatch(r"[\d.]+", host):
-        _check_ip(host, ipaddress.IPv4Address, "IPv4")
-    elif not _HOST_NAME.fullmatch(host):
-        raise argparse.ArgumentTypeError(f"{host!r} is neither an IP address nor a host name")
-    return host, int(port)
-
-
-def _check_ip(host: str, kind: Callable[[str], object], name: str) -> None:
-    try:
-        kind(host)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{host} is not an {name} address") from None
-
-
-def _seconds(*, zero: bool) -> Callable[[str], float]:
-    wanted = "a number of seconds, 0 or more" if zero else "a number of seconds above 0"
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _baudrate(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"expected a baud rate (a whole number), got {text!r}")
-    return int(text)
-
-
-def _broker(text: str) -> BrokerUrl:
-    try:
-        return BrokerUrl.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
 
 def _sim_broker(text: str) -> BrokerUrl:
-    url = _broker(text)
+    url = broker(text)
     if url.username or url.password:
         raise argparse.ArgumentTypeError(
             "the virtual NM28 takes no credentials: its clients log in with AT+MQTTCONN"
@@ -107,29 +51,25 @@ def _sim_broker(text: str) -> BrokerUrl:
     return url
 
 
-_positive_seconds = _seconds(zero=False)
-_seconds_or_zero = _seconds(zero=True)
-
-
 # --- nm28 sim ---------------------------------------------------------------------------
 
 _SIM_SECONDS: tuple[tuple[str, Callable[[str], float], float | None, str], ...] = (
-    ("--network-latency", _seconds_or_zero, 0.0, "extra seconds of every network-bound "
+    ("--network-latency", seconds_or_zero, 0.0, "extra seconds of every network-bound "
      "command; with the result before OK, OK waits too (default: 0)"),
-    ("--command-latency", _seconds_or_zero, 0.0, "delay before answering each command "
+    ("--command-latency", seconds_or_zero, 0.0, "delay before answering each command "
      "(default: 0)"),
-    ("--prompt-latency", _seconds_or_zero, 0.0, "delay before the prompt of AT+MQTTPUBEX "
+    ("--prompt-latency", seconds_or_zero, 0.0, "delay before the prompt of AT+MQTTPUBEX "
      "(default: 0)"),
-    ("--noise-interval", _positive_seconds, None, "inject an unknown URC or junk every S "
+    ("--noise-interval", positive_seconds, None, "inject an unknown URC or junk every S "
      "seconds (default: never)"),
-    ("--drop-interval", _positive_seconds, None, "cut a broker link every S seconds, round "
+    ("--drop-interval", positive_seconds, None, "cut a broker link every S seconds, round "
      "robin (default: never)"),
-    ("--reboot-interval", _positive_seconds, None, "reboot every S seconds (default: never)"),
+    ("--reboot-interval", positive_seconds, None, "reboot every S seconds (default: never)"),
 )  # fmt: skip
 """The simulator's timing knobs: flag, parser, default, help."""
 
 
-def _add_sim(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
+def _add_sim(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     p = subparsers.add_parser("sim", help="run the virtual NM28 on a pty or a TCP port")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument(
@@ -137,7 +77,7 @@ def _add_sim(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
         help="serve on a new pseudo-terminal and print its path (this or --tcp is required)",
     )  # fmt: skip
     where.add_argument(
-        "--tcp", type=_tcp_address, metavar="HOST:PORT",
+        "--tcp", type=tcp_address, metavar="HOST:PORT",
         help="serve on TCP, port 0 for any free one; reach it as socket://HOST:PORT (this or "
         "--pty is required)",
     )  # fmt: skip
@@ -152,7 +92,7 @@ def _add_sim(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
         "manual's order, result line then OK)",
     )  # fmt: skip
     p.add_argument(
-        "--baudrate", type=_baudrate, metavar="N",
+        "--baudrate", type=baudrate, metavar="N",
         help="pace output like an 8N1 UART at N baud (default: unpaced)",
     )  # fmt: skip
     p.add_argument(
@@ -185,13 +125,13 @@ def _add_sim(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
 
 
 def _run_sim(args: argparse.Namespace) -> int:
-    _logging(args.verbose)
+    setup_logging(args.verbose)
     try:
         asyncio.run(_serve_sim(args))
     except ValueError as exc:
-        return _fail("nm28 sim", exc, EXIT_USAGE)
+        return fail("nm28 sim", exc, EXIT_USAGE)
     except OSError as exc:  # port in use, address not local, name unknown, broker down
-        return _fail("nm28 sim", exc, EXIT_FAILED)
+        return fail("nm28 sim", exc, EXIT_FAILED)
     return EXIT_OK
 
 
@@ -232,25 +172,32 @@ async def _serve_sim(args: argparse.Namespace) -> None:
 # --- nm28 demo --------------------------------------------------------------------------
 
 
-def _add_demo(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
+def _add_demo(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     p = subparsers.add_parser(
         "demo", help="six devices on a virtual NM28: telemetry up, CTWing-style commands down"
     )
     p.add_argument(
-        "--broker", type=_broker, metavar="URL",
-        help=f"the broker of devices and platform, {FORM} (default: an embedded broker)",
+        "--broker", type=broker, metavar="URL",
+        help=f"the broker of devices and platform, {FORM} (default: mosquitto if installed, "
+        "started and restarted by the demo, else an embedded broker)",
     )  # fmt: skip
     p.add_argument(
-        "--duration", type=_positive_seconds, default=8.0, metavar="S",
+        "--duration", type=positive_seconds, default=20.0, metavar="S",
         help="seconds to publish (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
-        "--interval", type=_positive_seconds, default=0.5, metavar="S",
+        "--interval", type=positive_seconds, default=1.0, metavar="S",
         help="telemetry period per device (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
-        "-v", "--verbose", action="store_true", help="log the driver's wire trace (default: off)"
-    )
+        "--faults", action=argparse.BooleanOptionalAction, default=True,
+        help="restart the broker (when the demo runs mosquitto), reboot the module and drop a "
+        "link, at 20%%, 50%% and 75%% of the run (default: on)",
+    )  # fmt: skip
+    p.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="the driver's full timestamped wire trace on stderr too (default: off)",
+    )  # fmt: skip
     return _run_demo
 
 
@@ -259,29 +206,40 @@ def _run_demo(args: argparse.Namespace) -> int:
     from .errors import Nm28Error
     from .tasks import first_leaf
 
-    _logging(args.verbose)
+    setup_logging(args.verbose, floor=logging.ERROR)  # it shows what warnings would say
     try:  # the demo's task groups wrap what fails inside them
         code = asyncio.run(
-            run_demo(broker=args.broker, duration=args.duration, interval=args.interval)
+            run_demo(
+                broker=args.broker,
+                duration=args.duration,
+                interval=args.interval,
+                faults=args.faults,
+            )
         )
     except* BrokenPipeError:
         raise  # for main(): its own exit code
     except* (Nm28Error, OSError) as failed:
-        code = _fail("nm28 demo", first_leaf(failed), EXIT_FAILED)
+        code = fail("nm28 demo", first_leaf(failed), EXIT_FAILED)
     return code
 
 
 # --- nm28 at ----------------------------------------------------------------------------
 
 
-def _add_at(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
+def _add_at(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     p = subparsers.add_parser(
-        "at", help="send AT commands to a module (or a virtual one) and print the answers"
-    )
-    p.add_argument("port", help="device path or pyserial URL (socket://HOST:PORT)")
+        "at", help="send AT commands to a module (or a virtual one) and print the answers; "
+        "-i for an interactive console",
+    )  # fmt: skip
+    add_port(p)
     p.add_argument(
-        "commands", nargs="+", metavar="COMMAND",
-        help='AT command lines, sent in order, e.g. AT+CSQ "AT+MQTTCFG?"',
+        "commands", nargs="*", metavar="COMMAND",
+        help='AT command lines, sent in order, e.g. AT+CSQ "AT+MQTTCFG?" (or -i)',
+    )  # fmt: skip
+    p.add_argument(
+        "-i", "--interactive", action="store_true",
+        help="a console: send each line typed, show its answer, result lines after OK and "
+        "URCs as they arrive; line editing and history; Ctrl-D ends it (default: off)",
     )  # fmt: skip
     p.add_argument(
         "--payload", action="append", default=[], metavar="TEXT",
@@ -289,15 +247,11 @@ def _add_at(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
         "once per AT+MQTTPUBEX (default: none)",
     )  # fmt: skip
     p.add_argument(
-        "--baudrate", type=_baudrate, default=115200, metavar="N",
-        help="serial line speed (default: %(default)s)",
-    )  # fmt: skip
-    p.add_argument(
-        "--timeout", type=_positive_seconds, default=5.0, metavar="S",
+        "--timeout", type=positive_seconds, default=5.0, metavar="S",
         help="how long each command's final code (OK, ERROR) may take (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
-        "--result-timeout", type=_positive_seconds, metavar="S",
+        "--result-timeout", type=positive_seconds, metavar="S",
         help="how long an MQTT command's result line may take after OK (default: packet "
         "timeout x (retries + 1) + --timeout, 45 s with the module's defaults)",
     )  # fmt: skip
@@ -311,17 +265,23 @@ def _add_at(subparsers: argparse._SubParsersAction[_Parser]) -> Runner:
 def _run_at(args: argparse.Namespace) -> int:
     from . import at_script
 
-    _logging(args.verbose)
+    if args.interactive:
+        if args.commands or args.payload:
+            return fail("nm28 at", "-i reads its commands from the console", EXIT_USAGE)
+        return console.run(args)
+    if not args.commands:
+        return fail("nm28 at", "give COMMAND lines, or -i for a console", EXIT_USAGE)
     try:
         prepared = at_script.prepare(args.commands, args.payload)
     except ValueError as exc:
-        return _fail("nm28 at", exc, EXIT_USAGE)
+        return fail("nm28 at", exc, EXIT_USAGE)
+    setup_logging(args.verbose)
     return asyncio.run(_send_at(args, prepared))
 
 
 async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:
     from . import Modem, Nm28Error
-    from .protocol.events import ResultLine
+    from .at_script import answer
 
     try:
         async with Modem.open(
@@ -330,34 +290,16 @@ async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:
             command_timeout=args.timeout,
             result_timeout=args.result_timeout,
         ) as modem:
-            for line, command in zip(args.commands, prepared, strict=True):
-                _say(f"> {line}")
-                done = await modem._execute(command)
-                for item in done.lines:
-                    _say(item.raw if isinstance(item, ResultLine) else item.text)
-                _say("OK")
-                if done.result is not None:
-                    _say(done.result.raw)
+            for command in prepared:
+                say(f"> {command.log_text}")
+                for shown in answer(await modem._execute(command)):
+                    say(shown)
     except Nm28Error as exc:
-        return _fail("nm28 at", exc, EXIT_FAILED)
+        return fail("nm28 at", exc, EXIT_FAILED)
     return EXIT_OK
 
 
 # --- the command ------------------------------------------------------------------------
-
-
-def _say(text: str) -> None:
-    """One line of output, flushed: `nm28 at` shows each answer as it comes."""
-    print(text, flush=True)
-
-
-def _fail(who: str, error: BaseException | str, code: int) -> int:
-    print(f"{who}: {error}", file=sys.stderr)
-    return code
-
-
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
 
 
 def _version() -> str:
@@ -369,11 +311,13 @@ def _version() -> str:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
     """The parser and, per subcommand, the function that runs it; add subcommands here."""
-    parser = _Parser(
+    parser = Parser(
         prog="nm28",
-        description="Yuge NM28 MQTT AT tools: a virtual NM28, a demo, and AT commands.",
+        description="Yuge NM28 MQTT AT tools: a virtual NM28, a demo, AT commands and an AT "
+        "console, and mosquitto_sub/mosquitto_pub through the module.",
         epilog="exit codes: 0 done; 1 the module, network or broker failed; 2 invalid "
-        "arguments (nothing sent); 130 interrupted; 141 output closed (broken pipe)",
+        "arguments (nothing sent); 27 nm28 sub -W timed out; 130 interrupted; 141 output "
+        "closed (broken pipe)",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -381,6 +325,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
         "sim": _add_sim(subparsers),
         "demo": _add_demo(subparsers),
         "at": _add_at(subparsers),
+        "sub": mqtt_tools.add_sub(subparsers),
+        "pub": mqtt_tools.add_pub(subparsers),
     }
     return parser, runners
 
@@ -396,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except* BrokenPipeError:
         # nothing more can be written there, not even at exit: point stdout at /dev/null
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = _fail(f"nm28 {args.command}", "output closed (broken pipe)", EXIT_BROKEN_PIPE)
+        code = fail(f"nm28 {args.command}", "output closed (broken pipe)", EXIT_BROKEN_PIPE)
     return code
 
 

@@ -12,6 +12,7 @@ from nm28_async.at_script import prepare
 from nm28_async.broker_url import BrokerUrl
 from nm28_async.protocol import commands
 from nm28_async.protocol.commands import ResultKey
+from nm28_async.shell.common import EXIT_USAGE
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -67,7 +68,7 @@ def test_a_bad_number_is_one_readable_line(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(argv, capsys)
-    assert code == cli.EXIT_USAGE
+    assert code == EXIT_USAGE
     assert err.count("\n") == 1
     assert "expected" in err
     assert "invalid" not in err  # argparse's "invalid _not_negative value"
@@ -90,7 +91,7 @@ def test_bad_arguments_are_one_line_naming_the_problem(
     argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(argv, capsys)
-    assert code == cli.EXIT_USAGE
+    assert code == EXIT_USAGE
     assert err.count("\n") == 1
     assert said in err
     assert "s3cret" not in err

@@ -5,60 +5,21 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from support.brokers import (
     BrokerInfo,
     MosquittoFactory,
-    free_port,
-    require_tool,
     start_subscriber,
 )
+from support.cli import CLI, one_line, run_cli, start_sim, stop
 from support.raw_host import FINALS, RawHost, lines
-from support.tls_ca import make_cert_authority
 
 from nm28_async.sim import VirtualModem
 
 pytestmark = pytest.mark.e2e
-
-CLI = (sys.executable, "-m", "nm28_async.cli")
-
-
-async def run_cli(
-    *args: str, timeout: float = 30.0, env: dict[str, str] | None = None
-) -> tuple[int, str, str]:
-    """Run `nm28 ARGS...` to completion; its exit code, stdout and stderr."""
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-async def start_sim(*args: str) -> tuple[asyncio.subprocess.Process, str]:
-    """Start `nm28 sim ARGS...`; return it once it printed `listening on <where>`."""
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, "sim", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
-    assert proc.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        assert line, "nm28 sim exited before it was listening"
-        if line.startswith("listening on "):
-            return proc, line.removeprefix("listening on ").strip()
-
-
-async def stop(proc: asyncio.subprocess.Process) -> int:
-    proc.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(proc.wait(), 10)
 
 
 @pytest.mark.asyncio
@@ -158,24 +119,6 @@ async def test_sim_fault_intervals(broker: BrokerInfo) -> None:
 
 
 @pytest.mark.asyncio
-async def test_demo_runs_and_every_message_arrives(broker: BrokerInfo) -> None:
-    code, out, err = await run_cli(
-        "demo", "--duration", "1.5", "--interval", "0.2", "--broker", broker.url, timeout=60
-    )
-    assert code == 0, err
-    assert "result: every message arrived" in out
-    for index in range(6):
-        assert f"dev{index} ← command taskId=" in out
-
-
-def one_line(err: str) -> str:
-    """The single line a failing `nm28` writes to stderr (no traceback)."""
-    assert err.count("\n") == 1, err
-    assert "Traceback" not in err
-    return err.strip()
-
-
-@pytest.mark.asyncio
 async def test_at_checks_every_line_before_it_opens_the_port() -> None:
     connections: list[bytes] = []
 
@@ -217,7 +160,7 @@ async def test_at_prints_result_lines_that_come_after_ok_and_sends_a_payload(
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         f'> AT+MQTTOPEN=0,"{broker.host}",{broker.port}', "OK", "+MQTTOPEN:0,0",
-        '> AT+MQTTCONN=0,"cli-at","",""', "OK", "+MQTTCONN:0,0,0",
+        '> AT+MQTTCONN=0,"cli-at","","***"', "OK", "+MQTTCONN:0,0,0",
         '> AT+MQTTPUBEX=0,7,1,0,0,"cli/t",6', "OK", "+MQTTPUBEX:0,7,0",
         "> AT+MQTTDISC=0", "OK", "+MQTTDISC:0,0",
         "> AT+MQTTCLOSE=0", "OK", "+MQTTCLOSE:0,0",
@@ -268,79 +211,3 @@ async def test_sim_that_cannot_listen_says_why_in_one_line() -> None:
     code, _, err = await run_cli("sim", "--tcp", "999.1.1.1:5000")
     assert code == 2
     assert "999.1.1.1 is not an IPv4 address" in one_line(err)
-
-
-@pytest.mark.asyncio
-async def test_demo_at_a_broker_that_does_not_answer(mosquitto: MosquittoFactory) -> None:
-    code, out, err = await run_cli("demo", "--broker", f"mqtt://127.0.0.1:{free_port()}")
-    assert code == 1
-    assert "cannot reach the broker" in one_line(err)
-    silent = mosquitto.start()
-    mosquitto.pause(silent)  # accepts the TCP connection, never answers CONNECT
-    code, out, err = await run_cli("demo", "--broker", silent.url)
-    assert code == 1
-    assert "did not answer" in one_line(err)
-    assert "result:" not in out
-
-
-@pytest.mark.asyncio
-async def test_demo_counts_only_what_was_really_published(broker: BrokerInfo) -> None:
-    """Publishing flat out, the end of the run must not leave a publish half done and then
-    count the platform's copy of it as one too many."""
-    code, out, err = await run_cli(
-        "demo", "--duration", "1.5", "--interval", "0.001", "--broker", broker.url, timeout=90
-    )
-    assert code == 0, out[-2000:] + err
-    assert "result: every message arrived" in out
-
-
-@dataclass(frozen=True)
-class TlsLoginBroker:
-    info: BrokerInfo
-    ca_cert: Path
-
-
-@pytest.fixture
-def tls_login_broker(mosquitto: MosquittoFactory, tmp_path: Path) -> TlsLoginBroker:
-    """mosquitto speaking only TLS (a test CA) and letting only nm28/right-pass in."""
-    require_tool("openssl")
-    authority = make_cert_authority(tmp_path / "pki")
-    passwords = tmp_path / "passwd"
-    subprocess.run(
-        [require_tool("mosquitto_passwd"), "-c", "-b", str(passwords), "nm28", "right-pass"],
-        check=True,
-    )
-    os.chmod(passwords, 0o600)
-    info = mosquitto.start(
-        anonymous=False, extra=(*authority.mosquitto_lines(), f"password_file {passwords}")
-    )
-    return TlsLoginBroker(info, authority.ca_cert)
-
-
-@pytest.mark.asyncio
-async def test_demo_over_mqtts_with_a_login(tls_login_broker: TlsLoginBroker) -> None:
-    url = f"mqtts://nm28:right-pass@127.0.0.1:{tls_login_broker.info.port}"
-    trust = {**os.environ, "SSL_CERT_FILE": str(tls_login_broker.ca_cert)}  # the test CA only
-    code, out, err = await run_cli(
-        "demo", "--duration", "1.5", "--interval", "0.2", "--broker", url, env=trust, timeout=60
-    )
-    assert code == 0, out[-2000:] + err
-    assert "result: every message arrived" in out
-    assert "right-pass" not in out + err
-    code, _, err = await run_cli(
-        "demo", "--broker", url.replace("right-pass", "wrong-pass"), env=trust
-    )
-    assert code == 1
-    assert "refused the platform" in one_line(err)
-    assert "wrong-pass" not in err
-
-
-@pytest.mark.asyncio
-async def test_demo_whose_devices_cannot_connect_ends_in_one_line(
-    mosquitto: MosquittoFactory,
-) -> None:
-    full = mosquitto.start(extra=("max_connections 1",))  # room for the platform, not six more
-    code, out, err = await run_cli("demo", "--duration", "1", "--broker", full.url, timeout=90)
-    assert code == 1
-    assert re.fullmatch(r"nm28 demo: connect on client \d failed: .*", one_line(err))
-    assert "result:" not in out

@@ -1,0 +1,177 @@
+"""What every `nm28` subcommand shares: exit codes, the one-line usage error, option types
+that say in words what they wanted, one-line failures and the log set-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import math
+import re
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from ..broker_url import BrokerUrl
+from ..protocol import limits
+from ..wire_view import TraceFormatter
+
+Runner = Callable[[argparse.Namespace], int]
+"""What runs one subcommand: its parsed arguments in, the process exit code out."""
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""The module, the network or the broker failed (ERROR, no answer, unreachable, lost messages)."""
+EXIT_USAGE = 2
+"""Invalid arguments or command lines: nothing was sent."""
+EXIT_TIMED_OUT = 27
+"""`nm28 sub -W`: the time ran out before `-C` messages came (mosquitto_sub's code)."""
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""stdout was closed by its reader (`nm28 at ... | head`), as a shell reports SIGPIPE."""
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?")
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line: what is wrong and where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+# --- option types: each says in words what it wanted ------------------------------------
+
+
+def host(text: str) -> str:
+    """An IP address (IPv6 in brackets or bare) or a host name."""
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+        _check_ip(text, ipaddress.IPv6Address, "IPv6")
+    elif ":" in text:
+        _check_ip(text, ipaddress.IPv6Address, "IPv6")
+    elif re.fullmatch(r"[\d.]+", text):
+        _check_ip(text, ipaddress.IPv4Address, "IPv4")
+    elif not _HOST_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither an IP address nor a host name")
+    return text
+
+
+def tcp_address(text: str) -> tuple[str, int]:
+    """`HOST:PORT` to listen on (port 0: any free one; no host: loopback)."""
+    where, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 0..65535), got {text!r}")
+    return (host(where) if where else "127.0.0.1"), int(port)
+
+
+def network_port(text: str) -> int:
+    """A broker's TCP port."""
+    if not text.isdigit() or int(text) not in limits.PORTS:
+        raise argparse.ArgumentTypeError(f"expected a port 1..65535, got {text!r}")
+    return int(text)
+
+
+def _check_ip(text: str, kind: Callable[[str], object], name: str) -> None:
+    try:
+        kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not an {name} address") from None
+
+
+def seconds(*, zero: bool) -> Callable[[str], float]:
+    wanted = "a number of seconds, 0 or more" if zero else "a number of seconds above 0"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_seconds = seconds(zero=False)
+seconds_or_zero = seconds(zero=True)
+
+
+def whole(name: str, valid: range) -> Callable[[str], int]:
+    """A whole number in `valid`, e.g. a QoS, a client index or a message count."""
+    last = valid.stop - 1
+    wanted = f"{name} {valid.start}..{last}" if last < 1 << 16 else f"{name}, {valid.start} or more"
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) not in valid:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return int(text)
+
+    return parse
+
+
+def baudrate(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a baud rate (a whole number), got {text!r}")
+    return int(text)
+
+
+def broker(text: str) -> BrokerUrl:
+    try:
+        return BrokerUrl.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_port(p: argparse.ArgumentParser) -> None:
+    """The module's port and its speed, as every subcommand that opens one takes them."""
+    p.add_argument("port", help="the module's device path or pyserial URL (socket://HOST:PORT)")
+    p.add_argument(
+        "--baudrate", type=baudrate, default=115200, metavar="N",
+        help="serial line speed (default: %(default)s)",
+    )  # fmt: skip
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    """One line of output, flushed: answers show as they come."""
+    print(text, flush=True)
+
+
+def fail(who: str, error: BaseException | str, code: int) -> int:
+    print(f"{who}: {error}", file=sys.stderr)
+    return code
+
+
+def setup_logging(
+    trace: bool, show: Callable[[str], None] | None = None, floor: int = logging.WARNING
+) -> None:
+    """The driver's warnings (or what is above `floor`), timestamped, on stderr (or to `show`,
+    line by line); with `trace`, its wire trace and INFO lines too (secrets are masked where
+    the driver logs)."""
+    level = logging.DEBUG if trace else floor
+    driver = logging.getLogger("nm28_async")
+    if not driver.handlers:
+        handler = logging.StreamHandler(sys.stderr) if show is None else _Lines(show)
+        handler.setFormatter(TraceFormatter())
+        handler.setLevel(level)  # a part of the driver may log more for its own view (demo)
+        driver.addHandler(handler)
+    driver.setLevel(level)
+
+
+class _Lines(logging.Handler):
+    """Hands each formatted record to a function (the console draws it above its prompt)."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        super().__init__()
+        self._show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._show(self.format(record))
+        except Exception:
+            self.handleError(record)
