@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .broker_url import FORM, BrokerUrl
@@ -120,8 +121,25 @@ def _add_sim(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     p.add_argument(
         "--banner", default="RDY", help="line printed after a reboot (default: %(default)s)"
     )
+    p.add_argument(
+        "--replay", type=_recording, metavar="FILE",
+        help="play back the module's side of a recording (Modem.open(record=...), nm28 at "
+        "--record) instead of simulating one; the knobs above do not apply (default: off)",
+    )  # fmt: skip
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG (default: off)")
     return _run_sim
+
+
+def _recording(text: str) -> Path:
+    """A recording that exists and reads as one, checked before anything starts."""
+    from .record import read
+
+    try:
+        for _ in read(text):
+            pass
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
 
 
 def _run_sim(args: argparse.Namespace) -> int:
@@ -136,12 +154,15 @@ def _run_sim(args: argparse.Namespace) -> int:
 
 
 async def _serve_sim(args: argparse.Namespace) -> None:
-    from .sim import VirtualModem  # the sim's extra dependencies only when it runs
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if args.replay is not None:
+        await _serve_replay(args, stop)
+        return
+    from .sim import VirtualModem  # the sim's extra dependencies only when it runs
+
     async with VirtualModem(
         None if args.broker is None else f"mqtt://{args.broker.address}",
         result_after_ok=args.result_after_ok,
@@ -165,6 +186,20 @@ async def _serve_sim(args: argparse.Namespace) -> None:
             host, port = await sim.serve_tcp(*args.tcp)
             where = f"{host}:{port}"
         print(f"broker {sim.broker_url}", flush=True)
+        print(f"listening on {where}", flush=True)
+        await stop.wait()
+
+
+async def _serve_replay(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from .sim import ReplayModule
+
+    async with ReplayModule(args.replay) as module:
+        if args.pty:
+            where = await module.serve_pty()
+        else:
+            host, port = await module.serve_tcp(*args.tcp)
+            where = f"{host}:{port}"
+        print(f"replaying {args.replay}", flush=True)
         print(f"listening on {where}", flush=True)
         await stop.wait()
 
@@ -256,6 +291,11 @@ def _add_at(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
         "timeout x (retries + 1) + --timeout, 45 s with the module's defaults)",
     )  # fmt: skip
     p.add_argument(
+        "--record", metavar="FILE",
+        help="write every byte each way to FILE, timed, secrets masked; nm28 sim --replay "
+        "FILE plays the module's side back (default: off)",
+    )  # fmt: skip
+    p.add_argument(
         "-v", "--verbose", action="store_true", help="log the wire trace, secrets masked "
         "(default: off)",
     )  # fmt: skip
@@ -289,12 +329,13 @@ async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:
             baudrate=args.baudrate,
             command_timeout=args.timeout,
             result_timeout=args.result_timeout,
+            record=args.record,
         ) as modem:
             for command in prepared:
                 say(f"> {command.log_text}")
                 for shown in answer(await modem._execute(command)):
                     say(shown)
-    except Nm28Error as exc:
+    except (Nm28Error, OSError) as exc:  # OSError: a --record file that cannot be written
         return fail("nm28 at", exc, EXIT_FAILED)
     return EXIT_OK
 

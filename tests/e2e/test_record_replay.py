@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.brokers import BrokerInfo, publish_with_tool
+from support.cli import one_line, run_cli, start_sim, stop
 
 import nm28_async as nm
 from nm28_async.record import read
@@ -56,3 +57,39 @@ async def test_a_replayed_session_answers_as_the_recorded_one(
         assert replay.done
     assert replayed == recorded
     assert recorded[-1] == ("rec/down", b"downlink\r\nOK\r\n")
+
+
+@pytest.mark.asyncio
+async def test_nm28_at_records_and_nm28_sim_replays(broker: BrokerInfo, tmp_path: Path) -> None:
+    """From the shell: `nm28 at --record` against the virtual NM28, then the same lines against
+    `nm28 sim --replay` print the same answers."""
+    recording = tmp_path / "field.jsonl"
+    lines = [
+        "AT+CSQ", f'AT+MQTTOPEN=0,"{broker.host}",{broker.port}',
+        'AT+MQTTCONN=0,"cli-rec","user","pw-secret"', "AT+MQTTDISC=0", "AT+MQTTCLOSE=0",
+    ]  # fmt: skip
+    sim, where = await start_sim("--tcp", "127.0.0.1:0", "--broker", broker.url)
+    try:
+        code, recorded, err = await run_cli("at", f"socket://{where}", *lines, "--record",
+                                            str(recording))  # fmt: skip
+    finally:
+        await stop(sim)
+    assert (code, err) == (0, "")
+    assert "pw-secret" not in recording.read_text()
+    replay, where = await start_sim("--tcp", "127.0.0.1:0", "--replay", str(recording))
+    try:
+        code, replayed, err = await run_cli("at", f"socket://{where}", *lines)
+    finally:
+        assert await stop(replay) == 0
+    assert (code, err) == (0, "")
+    assert replayed == recorded
+    assert "+MQTTCONN:0,0,0" in replayed
+
+
+@pytest.mark.asyncio
+async def test_nm28_sim_refuses_a_file_that_is_no_recording(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello\n")
+    code, _, err = await run_cli("sim", "--pty", "--replay", str(bad))
+    assert code == 2
+    assert "notes.txt:1" in one_line(err)
