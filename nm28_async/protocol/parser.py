@@ -196,21 +196,23 @@ class Parser:
                 # the same verdict on everything taken here.
                 index_t, space1, packet_t, space2, quoted, bare, declared_t = m.groups()
                 start = m.end()
-                spaced = bool(space1 or space2) and start < size and buf[start] == _SP
-                start += spaced
+                spaced = False
+                if space1 or space2:
+                    spaced = start < size and buf[start] == _SP
+                    start += spaced
                 end = start + int(declared_t)
+                index = index_t[0] - 0x30  # one digit, 0..5
                 if (
                     end < size
                     and buf[end] in _CR_LF
                     and (end == start or buf[start] != _QUOTE)
                     and not (spaced and buf[end - 1] in _CR_LF)
                     and end - start <= MAX_RECV_PAYLOAD
-                    and (not lengths or lengths.get(int(index_t)) is not False)
+                    and (not lengths or lengths.get(index) is not False)
                 ):
                     raw = bare if quoted is None else quoted
                     topic = topics.get(raw) or self._topic(raw)
-                    fields = (int(index_t), int(packet_t), topic, buf[start:end], False)
-                    append(new(Message, fields))
+                    append(new(Message, (index, int(packet_t), topic, buf[start:end], False)))
                     taken += 1
                     pos = end
                     continue
