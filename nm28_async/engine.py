@@ -51,7 +51,7 @@ Urc = ResultLine | TextLine | RecvNotice | Message
 T = TypeVar("T")
 
 DEFAULT_REBOOT_BANNERS = frozenset({"RDY", "+PBREADY", "START", "^BOOT", "+SYSSTART"})
-DEFAULT_READ_COALESCING = 0.010
+DEFAULT_READ_COALESCING = 0.020
 """Seconds a message stream gathers between reads while no command waits for an answer: a
 read costs a process wake-up whatever it brings, and a small core feels the wake-ups of a
 paced line more than its bytes. Messages wait at most this long; answers never do."""
