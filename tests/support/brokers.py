@@ -72,6 +72,23 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -
     raise RuntimeError("mosquitto did not start listening")
 
 
+def _terminate(proc: subprocess.Popen[bytes]) -> bool:
+    """SIGTERM until it exits (within WAIT); False if it would not.
+
+    mosquitto sets its run flag after it installed its handler and opened its listener, so
+    a SIGTERM that comes in between (a short test on a busy machine) is lost: send another.
+    """
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        proc.terminate()
+        try:
+            proc.wait(1)
+        except subprocess.TimeoutExpired:
+            continue
+        return True
+    return False
+
+
 class MosquittoFactory:
     """Starts mosquitto brokers on free loopback ports; ``stop_all`` ends them."""
 
@@ -110,9 +127,8 @@ class MosquittoFactory:
 
     def stop(self, info: BrokerInfo) -> None:
         """Stop the broker serving ``info`` (to test a broker that went away)."""
-        proc = self._procs[info.port]
-        proc.terminate()
-        proc.wait(WAIT)
+        if not _terminate(self._procs[info.port]):
+            raise RuntimeError("mosquitto did not stop on SIGTERM")
 
     def pause(self, info: BrokerInfo) -> None:
         """Freeze the broker (SIGSTOP): it accepts TCP but answers nothing until ``resume``."""
@@ -123,12 +139,8 @@ class MosquittoFactory:
 
     def stop_all(self) -> None:
         for proc in self._procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
-                proc.terminate()
-            try:
-                proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
+            if not _terminate(proc):
                 proc.kill()
                 proc.wait()
 
