@@ -130,8 +130,13 @@ async def test_one_dropped_link_leaves_five_clients_working(broker: BrokerInfo) 
                     lambda: len(latencies[dropped]) >= 3, CEILING, "the streams are under way"
                 )
                 assert sim.drop_link(dropped)
-            got = await collect(receiver, len(expected), timeout=CEILING)
-            assert {m.payload for m in got} == expected  # zero lost, the dropped client's too
+            seen: set[bytes] = set()
+            async with asyncio.timeout(CEILING):
+                async for message in receiver.messages():
+                    seen.add(message.payload)  # QoS 1: a resent one may come twice
+                    if expected <= seen:
+                        break
+            assert seen == expected  # zero lost, the dropped client's too
             assert sessions[dropped].reconnects == 1
             others = [s for s in sessions if s.client.index != dropped]
             assert [s.reconnects for s in others] == [0] * 5

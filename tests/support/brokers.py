@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nm28_async.testing import find_program, wait_listening
+from nm28_async.testing import find_program, terminate, wait_listening
 from nm28_async.testing import free_port as free_port
 
 WAIT = 30.0
@@ -85,9 +85,8 @@ class MosquittoFactory:
 
     def stop(self, info: BrokerInfo) -> None:
         """Stop the broker serving ``info`` (to test a broker that went away)."""
-        proc = self._procs[info.port]
-        proc.terminate()
-        proc.wait(WAIT)
+        if not terminate(self._procs[info.port]):
+            raise RuntimeError("mosquitto did not stop on SIGTERM")
 
     def pause(self, info: BrokerInfo) -> None:
         """Freeze the broker (SIGSTOP): it accepts TCP but answers nothing until ``resume``."""
@@ -98,12 +97,8 @@ class MosquittoFactory:
 
     def stop_all(self) -> None:
         for proc in self._procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
-                proc.terminate()
-            try:
-                proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
+            if not terminate(proc):
                 proc.kill()
                 proc.wait()
 
