@@ -130,6 +130,15 @@ def _add_sim(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     return _run_sim
 
 
+def _record_file(text: str) -> Path:
+    """A file `--record` can write, checked before the port is opened."""
+    path = Path(text)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write a recording to {text!r}")
+    return path
+
+
 def _recording(text: str) -> Path:
     """A recording that exists and reads as one, checked before anything starts."""
     from .record import read
@@ -291,7 +300,7 @@ def _add_at(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
         "timeout x (retries + 1) + --timeout, 45 s with the module's defaults)",
     )  # fmt: skip
     p.add_argument(
-        "--record", metavar="FILE",
+        "--record", type=_record_file, metavar="FILE",
         help="write every byte each way to FILE, timed, secrets masked; nm28 sim --replay "
         "FILE plays the module's side back (default: off)",
     )  # fmt: skip
@@ -335,7 +344,7 @@ async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:
                 say(f"> {command.log_text}")
                 for shown in answer(await modem._execute(command)):
                     say(shown)
-    except (Nm28Error, OSError) as exc:  # OSError: a --record file that cannot be written
+    except Nm28Error as exc:
         return fail("nm28 at", exc, EXIT_FAILED)
     return EXIT_OK
 

@@ -151,8 +151,7 @@ async def _console(args: argparse.Namespace, screen: Screen) -> int:
                 tasks.start_soon(_show_messages, client.messages(), screen.show)
             await _read_eval_print(modem, screen, Keyboard(screen))
             tasks.cancel_scope.cancel()
-    except* (Nm28Error, OSError) as failed:  # the port could not be opened or was lost, the
-        # module fell silent, or the --record file could not be written
+    except* Nm28Error as failed:  # the port could not be opened or was lost; a silent module
         code = fail("nm28 at", first_leaf(failed), EXIT_FAILED)
     return code
 

@@ -193,8 +193,8 @@ async def test_at_into_a_closed_pipe_ends_with_one_line(sim: VirtualModem) -> No
         )  # fmt: skip
     finally:
         os.close(write_end)
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 141
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 141, err.decode()
     assert one_line(err.decode()) == "nm28 at: output closed (broken pipe)"
 
 

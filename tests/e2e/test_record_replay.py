@@ -93,3 +93,12 @@ async def test_nm28_sim_refuses_a_file_that_is_no_recording(tmp_path: Path) -> N
     code, _, err = await run_cli("sim", "--pty", "--replay", str(bad))
     assert code == 2
     assert "notes.txt:1" in one_line(err)
+
+
+@pytest.mark.asyncio
+async def test_nm28_at_refuses_a_recording_it_cannot_write(tmp_path: Path) -> None:
+    code, _, err = await run_cli(
+        "at", "socket://127.0.0.1:1", "AT", "--record", str(tmp_path / "no" / "such.jsonl")
+    )
+    assert code == 2
+    assert "cannot write a recording" in one_line(err)
