@@ -52,6 +52,10 @@ _RECV_FAST = re.compile(
     rb'[\r\n ]*\+MQTTRECV: {0,4}([0-5]) {0,4},( {0,4})(\d{1,5}) {0,4},( ?)'
     rb'(?:"([^"\r\n]{0,512})" {0,4}|([^,"\r\n]{0,512})), {0,4}(\d{1,9}) {0,4},'
 )
+# The same frames in the compact spelling only (no spaces, a bare topic): a lighter match.
+_RECV_COMPACT = re.compile(
+    rb'[\r\n ]*\+MQTTRECV: ?([0-5]),(\d{1,5}),([^ ,"\r\n][^,"\r\n]{0,511}),(\d{1,9}),'
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESULT = re.compile(r"(?:AT)?\+([A-Za-z0-9_]+): *(.*)", re.DOTALL | re.IGNORECASE)
 _FIELD = re.compile(r' *(?:"([^"]*)"|(\([^)]*\)|[^,]*?)) *(?:,|$)')
@@ -183,23 +187,33 @@ class Parser:
         the common frame's path made."""
         size = len(buf)
         append = events.append
+        compact = _RECV_COMPACT.match
         fast = _RECV_FAST.match
         topics = self._topics
         lengths = self._length_field
         new = tuple.__new__
         taken = 0
         while pos < size:
-            m = fast(buf, pos)
+            # The common frame, inline: a topic without commas, a payload that ends where its
+            # length says. The compact form (the simulator's, most firmware's) is matched by a
+            # lighter pattern first. Anything else goes the general way, which reaches the
+            # same verdict on everything taken here.
+            m = compact(buf, pos)
             if m is not None:
-                # The common frame, inline: a topic without commas, a payload that ends
-                # where its length says. Anything else goes the general way, which reaches
-                # the same verdict on everything taken here.
-                index_t, space1, packet_t, space2, quoted, bare, declared_t = m.groups()
+                index_t, packet_t, raw, declared_t = m.groups()
                 start = m.end()
                 spaced = False
-                if space1 or space2:
-                    spaced = start < size and buf[start] == _SP
-                    start += spaced
+            else:
+                m = fast(buf, pos)
+                if m is not None:
+                    index_t, space1, packet_t, space2, quoted, bare, declared_t = m.groups()
+                    raw = bare if quoted is None else quoted
+                    start = m.end()
+                    spaced = False
+                    if space1 or space2:
+                        spaced = start < size and buf[start] == _SP
+                        start += spaced
+            if m is not None:
                 end = start + int(declared_t)
                 index = index_t[0] - 0x30  # one digit, 0..5
                 if (
@@ -210,7 +224,6 @@ class Parser:
                     and end - start <= MAX_RECV_PAYLOAD
                     and (not lengths or lengths.get(index) is not False)
                 ):
-                    raw = bare if quoted is None else quoted
                     topic = topics.get(raw) or self._topic(raw)
                     append(new(Message, (index, int(packet_t), topic, buf[start:end], False)))
                     taken += 1
