@@ -26,6 +26,7 @@ import enum
 import logging
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .commands import Command, ResultKey
 from .events import Event, Final, Garbage, Message, Prompt, RecvNotice, ResultLine, TextLine
@@ -68,10 +69,9 @@ class Failure(enum.Enum):
     """A command awaiting the same result line (name, client, message id) is pending."""
 
 
-@dataclass(frozen=True, slots=True)
-class Completed:
+class Completed(NamedTuple):
     """A command succeeded: its information lines, and its result line (as the module
-    printed it, and as a typed answer) if it has one."""
+    printed it, and as a typed answer) if it has one. (Tuples, as every command makes one.)"""
 
     handle: int
     lines: tuple[ResultLine | TextLine, ...]
@@ -79,8 +79,7 @@ class Completed:
     result: ResultLine | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
+class Failed(NamedTuple):
     handle: int
     failure: Failure
     final: Final | None = None
