@@ -305,7 +305,7 @@ class Parser:
         mode = self._length_field.get(index)
         if mode is not False:
             for candidate in frame.candidates():
-                found = frame.payload_at(candidate)
+                found = frame.payload_at(candidate, self._deciding_now)
                 if found is _UNDECIDED:
                     if not self._deciding_now:
                         return _NEED_DATA
@@ -409,9 +409,12 @@ class _Frame:
             return None
         return bytes(buf[self.topic_start : comma]), comma + 1
 
-    def payload_at(self, candidate: re.Match[bytes]) -> tuple[int, int, int] | None:
+    def payload_at(
+        self, candidate: re.Match[bytes], final: bool
+    ) -> tuple[int, int, int] | None:
         """(payload start, payload end, frame end) if this candidate's declared length ends
-        exactly at a line end; None if it cannot; `_UNDECIDED` until the bytes are here.
+        exactly at a line end; None if it cannot; `_UNDECIDED` until the bytes are here
+        (unless `final`: the stream went quiet, and a reading that needs more bytes is out).
 
         Tried in order: a quoted payload (the length counts it without its quotes); the
         payload ending at the first line end, after the separator space or with it; then
@@ -423,13 +426,11 @@ class _Frame:
         start = self.skip_separator(at)
         if start < size and buf[start] == _QUOTE and declared <= MAX_RECV_PAYLOAD:
             close = start + 1 + declared
-            if close >= size:
-                return _UNDECIDED
-            if buf[close] == _QUOTE:
-                if close + 1 >= size:
+            if close + 1 >= size and not final:
+                if close >= size or buf[close] == _QUOTE:
                     return _UNDECIDED
-                if buf[close + 1] in (_CR, _LF):
-                    return start + 1, close, close + 1
+            elif close + 1 < size and buf[close] == _QUOTE and buf[close + 1] in (_CR, _LF):
+                return start + 1, close, close + 1
         if start + declared == line_end:
             return start, line_end, line_end
         if start != at and at + declared == line_end:
