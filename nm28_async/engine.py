@@ -202,8 +202,7 @@ class Engine:
         `timeout` bounds its final code (default `command_timeout`, or the network deadline
         for a set command of the MQTT family) and its result line.
         """
-        if timeout is not None:
-            commands.check_duration("timeout", timeout)
+        commands.check_duration("timeout", timeout, optional=True)
         done = await self._execute(commands.raw(line), timeout=timeout, result_timeout=timeout)
         lines = [item.raw if isinstance(item, ResultLine) else item.text for item in done.lines]
         return lines if done.result is None else [*lines, done.result.raw]
@@ -474,8 +473,7 @@ def _check_settings(
     if not isinstance(port, str) or not port:
         raise ValueError(f"port must be a device path or a pyserial URL, got {port!r}")
     commands.check_duration("command_timeout", command_timeout)
-    if result_timeout is not None:
-        commands.check_duration("result_timeout", result_timeout)
+    commands.check_duration("result_timeout", result_timeout, optional=True)
     commands.check_int("queue_size", queue_size, range(1, 1 << 31))
     if not isinstance(overflow, Overflow):
         raise ValueError(f"overflow must be an Overflow, got {overflow!r}")

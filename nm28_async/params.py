@@ -8,7 +8,6 @@ a supervisor runs, before a byte is written.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -102,12 +101,3 @@ class ConnectionParams:
 
 _CONNECTION_FIELDS = frozenset({"host", "port", "client_id", "username", "password"})
 
-
-def check_seconds(name: str, value: float | None, *, optional: bool = False) -> None:
-    """A duration argument: a finite positive number (or None where `optional`)."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number of seconds, got {value}")

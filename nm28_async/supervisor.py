@@ -41,8 +41,9 @@ from .errors import (
     OutboxFullError,
     PortLostError,
 )
-from .params import ConnectionParams, check_seconds
+from .params import ConnectionParams
 from .protocol import commands
+from .protocol.codes import OpenResult
 from .protocol.events import Final, Message, ResultLine
 from .queues import MessageQueue, Overflow
 from .tasks import background_tasks, first_leaf
@@ -51,7 +52,6 @@ log = logging.getLogger("nm28_async")
 
 T = TypeVar("T")
 
-OPEN_INDEX_IN_USE = 2
 REFUSED_PUBLISH_ATTEMPTS = 3
 """How many times a waiting publish is tried while the module refuses it on a live link."""
 _CHECK_MSG_ID = 1
@@ -82,8 +82,8 @@ class Backoff:
     jitter: float = 0.2
 
     def __post_init__(self) -> None:
-        check_seconds("backoff initial", self.initial)
-        check_seconds("backoff maximum", self.maximum)
+        commands.check_duration("backoff initial", self.initial)
+        commands.check_duration("backoff maximum", self.maximum)
         if self.maximum < self.initial:
             raise ValueError(f"backoff maximum {self.maximum} is below initial {self.initial}")
         _check_number("backoff factor", self.factor, 1.0, math.inf)
@@ -136,10 +136,9 @@ class Session:
     ) -> None:
         if backoff is not None and not isinstance(backoff, Backoff):
             raise ValueError(f"backoff must be a Backoff, got {type(backoff).__name__}")
-        check_seconds("poll_interval", poll_interval)
-        if isinstance(outbox_size, bool) or not isinstance(outbox_size, int) or outbox_size < 1:
-            raise ValueError(f"outbox_size must be a positive int, got {outbox_size!r}")
-        check_seconds("publish_timeout", publish_timeout, optional=True)
+        commands.check_duration("poll_interval", poll_interval)
+        commands.check_int("outbox_size", outbox_size, range(1, 1 << 31))
+        commands.check_duration("publish_timeout", publish_timeout, optional=True)
         if status_urc is not None and not callable(status_urc):
             raise ValueError("status_urc must be a function of a URC, or None")
         self._modem = modem
@@ -186,7 +185,7 @@ class Session:
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait for the link; raises Nm28TimeoutError (a TimeoutError), or the reason the
         session ended."""
-        check_seconds("timeout", timeout, optional=True)
+        commands.check_duration("timeout", timeout, optional=True)
         try:
             with anyio.fail_after(timeout):
                 await self._connected.wait()
@@ -207,7 +206,7 @@ class Session:
         CommandError) and is not kept; so is one whose subscribe failed in any other way.
         """
         commands.subscribe(self.client.index, _CHECK_MSG_ID, topic, qos)
-        check_seconds("timeout", timeout, optional=True)
+        commands.check_duration("timeout", timeout, optional=True)
         self._subscriptions.pop(topic, None)
         granted = await self._on_link(
             lambda: self.client.subscribe(topic, qos), f"subscribe to {topic!r}", timeout
@@ -218,7 +217,7 @@ class Session:
     async def unsubscribe(self, topic: str, *, timeout: float | None = None) -> None:
         """Stop re-making the subscription, and unsubscribe once the link is up."""
         commands.unsubscribe(self.client.index, _CHECK_MSG_ID, topic)
-        check_seconds("timeout", timeout, optional=True)
+        commands.check_duration("timeout", timeout, optional=True)
         self._subscriptions.pop(topic, None)
         await self._on_link(
             lambda: self.client.unsubscribe(topic), f"unsubscribe from {topic!r}", timeout
@@ -244,7 +243,7 @@ class Session:
         has an unknown outcome: the message may still be published.
         """
         commands.publish(self.client.index, _CHECK_MSG_ID, topic, payload, qos=qos, retain=retain)
-        check_seconds("timeout", timeout, optional=True)
+        commands.check_duration("timeout", timeout, optional=True)
 
         def attempt() -> Awaitable[int]:
             return self.client.publish(topic, payload, qos, retain)
@@ -455,7 +454,7 @@ class Session:
         try:
             await client.open(params.host, params.port)
         except OpenError as exc:
-            if exc.code != OPEN_INDEX_IN_USE:
+            if exc.code != OpenResult.IN_USE:
                 raise
             await _release(client)  # the module still holds the old network: drop it
             await client.open(params.host, params.port)

@@ -95,13 +95,15 @@ def _describe(allowed: range | tuple[int, ...]) -> str:
     return ", ".join(str(v) for v in allowed)
 
 
-def check_duration(name: str, seconds: float) -> float:
-    """A timeout or interval: a positive, finite number of seconds (0 is not "the default")."""
+def check_duration(name: str, seconds: float | None, *, optional: bool = False) -> None:
+    """A timeout or interval: a positive, finite number of seconds (0 is not "the default");
+    None too where `optional` (then the default applies)."""
+    if seconds is None and optional:
+        return
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ValueError(f"{name} must be a number of seconds, got {type(seconds).__name__}")
     if not 0 < seconds < float("inf"):
         raise ValueError(f"{name} must be a positive number of seconds, got {seconds}")
-    return seconds
 
 
 def check_index(client_index: int) -> int:
