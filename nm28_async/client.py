@@ -58,6 +58,73 @@ class Will:
     retain: bool = False
 
 
+Timing = tuple[int, int, bool]
+"""`AT+MQTTCFG="timeout"`: packet timeout, retries, timeout notice (one command sets all)."""
+Receive = tuple[bool, bool]
+"""`AT+MQTTCFG="recv/mode"`: payload in the URC, length field (one command sets both)."""
+FACTORY_TIMING: Timing = (DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, False)
+FACTORY_RECEIVE: Receive = (True, True)
+
+
+def settings_commands(
+    index: int,
+    *,
+    version: int | None = None,
+    pdpcid: int | None = None,
+    ssl: bool | None = None,
+    ssl_ctx: int = 0,
+    keepalive: int | None = None,
+    clean_session: bool | None = None,
+    pkt_timeout: int | None = None,
+    retries: int | None = None,
+    timeout_notice: bool | None = None,
+    will: Will | bool | None = False,
+    payload_in_urc: bool | None = None,
+    length_field: bool | None = None,
+    cached: bool | None = None,
+    timing_now: Timing = FACTORY_TIMING,
+    receive_now: Receive = FACTORY_RECEIVE,
+) -> tuple[list[Command], Timing, Receive]:
+    """The `AT+MQTTCFG` commands for the settings given, and only those (ValueError for a bad
+    one), with the timing and receive settings they leave. A setting that shares its command
+    with one given keeps its value from `timing_now` / `receive_now`."""
+    batch: list[Command] = []
+    if version is not None:
+        batch.append(commands.cfg_version(index, version))
+    if pdpcid is not None:
+        batch.append(commands.cfg_pdpcid(index, pdpcid))
+    if ssl is not None:
+        batch.append(commands.cfg_ssl(index, ssl, ssl_ctx))
+    if keepalive is not None:
+        batch.append(commands.cfg_keepalive(index, keepalive))
+    if clean_session is not None:
+        batch.append(commands.cfg_session(index, clean_session))
+    timing = (
+        timing_now[0] if pkt_timeout is None else pkt_timeout,
+        timing_now[1] if retries is None else retries,
+        timing_now[2] if timeout_notice is None else timeout_notice,
+    )
+    if (pkt_timeout, retries, timeout_notice) != (None, None, None):
+        batch.append(commands.cfg_timeout(index, *timing))
+    if will is not False:
+        if not isinstance(will, Will | None):
+            raise ValueError("will must be a Will, None (clear) or left out")
+        batch.append(
+            commands.cfg_will(index, None)
+            if will is None
+            else commands.cfg_will(index, will.topic, will.message, will.qos, will.retain)
+        )
+    receive = (
+        receive_now[0] if payload_in_urc is None else payload_in_urc,
+        receive_now[1] if length_field is None else length_field,
+    )
+    if (payload_in_urc, length_field) != (None, None):
+        batch.append(commands.cfg_recv_mode(index, *receive))
+    if cached is not None:
+        batch.append(commands.cfg_cached(index, cached))
+    return batch, timing, receive
+
+
 class MqttClient:
     """One client index. Obtain it with `modem.client(index)`; never construct it directly."""
 
@@ -68,11 +135,8 @@ class MqttClient:
         self._state = ClientState.CLOSED
         self._next_msg_id = 1
         self._msg_ids_in_flight: set[int] = set()
-        self._pkt_timeout = DEFAULT_PKT_TIMEOUT
-        self._retries = DEFAULT_RETRIES
-        self._timeout_notice = False
-        self._payload_in_urc = True
-        self._length_field = True
+        self._pkt_timeout, self._retries, self._timeout_notice = FACTORY_TIMING
+        self._payload_in_urc, self._length_field = FACTORY_RECEIVE
         self._subscriptions: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -120,47 +184,30 @@ class MqttClient:
         `will=None` clears the will; the default (False) leaves it untouched. Every argument is
         validated before the first command is written.
         """
-        i = self.index
-        batch: list[Command] = []
-        if version is not None:
-            batch.append(commands.cfg_version(i, version))
-        if pdpcid is not None:
-            batch.append(commands.cfg_pdpcid(i, pdpcid))
-        if ssl is not None:
-            batch.append(commands.cfg_ssl(i, ssl, ssl_ctx))
-        if keepalive is not None:
-            batch.append(commands.cfg_keepalive(i, keepalive))
-        if clean_session is not None:
-            batch.append(commands.cfg_session(i, clean_session))
-        timing = (
-            self._pkt_timeout if pkt_timeout is None else pkt_timeout,
-            self._retries if retries is None else retries,
-            self._timeout_notice if timeout_notice is None else timeout_notice,
+        batch, timing, receive = settings_commands(
+            self.index,
+            version=version,
+            pdpcid=pdpcid,
+            ssl=ssl,
+            ssl_ctx=ssl_ctx,
+            keepalive=keepalive,
+            clean_session=clean_session,
+            pkt_timeout=pkt_timeout,
+            retries=retries,
+            timeout_notice=timeout_notice,
+            will=will,
+            payload_in_urc=payload_in_urc,
+            length_field=length_field,
+            cached=cached,
+            timing_now=(self._pkt_timeout, self._retries, self._timeout_notice),
+            receive_now=(self._payload_in_urc, self._length_field),
         )
-        if (pkt_timeout, retries, timeout_notice) != (None, None, None):
-            batch.append(commands.cfg_timeout(i, *timing))
-        if will is not False:
-            if will is True:
-                raise ValueError("will must be a Will, None (clear) or left out")
-            batch.append(
-                commands.cfg_will(i, None)
-                if will is None
-                else commands.cfg_will(i, will.topic, will.message, will.qos, will.retain)
-            )
-        receive = (
-            self._payload_in_urc if payload_in_urc is None else payload_in_urc,
-            self._length_field if length_field is None else length_field,
-        )
-        if (payload_in_urc, length_field) != (None, None):
-            batch.append(commands.cfg_recv_mode(i, *receive))
-        if cached is not None:
-            batch.append(commands.cfg_cached(i, cached))
         for command in batch:
             await self._engine._execute(command)
         self._pkt_timeout, self._retries, self._timeout_notice = timing
         if (payload_in_urc, length_field) != (None, None):
             self._payload_in_urc, self._length_field = receive
-            self._engine._set_length_field(i, receive[1])
+            self._engine._set_length_field(self.index, self._length_field)
 
     # --- network and session ----------------------------------------------------------------
 
@@ -264,12 +311,8 @@ class MqttClient:
     def _reset(self) -> None:
         """The module forgot this client (reboot): closed, factory settings."""
         self._state = ClientState.CLOSED
-        self._pkt_timeout, self._retries, self._timeout_notice = (
-            DEFAULT_PKT_TIMEOUT,
-            DEFAULT_RETRIES,
-            False,
-        )
-        self._payload_in_urc = self._length_field = True
+        self._pkt_timeout, self._retries, self._timeout_notice = FACTORY_TIMING
+        self._payload_in_urc, self._length_field = FACTORY_RECEIVE
         self._subscriptions.clear()
 
     async def _answer(self, command: Command, kind: type[A]) -> A:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .client import Will
-from .engine import DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES
+from .client import Will, settings_commands
 from .protocol import commands
 from .protocol.redact import MASK
 
@@ -48,39 +47,9 @@ class ConnectionParams:
     cached: bool | None = None
 
     def __post_init__(self) -> None:
-        i = _CHECK_INDEX
-        commands.open_network(i, self.host, self.port)
-        commands.connect(i, self.client_id, self.username, self.password)
-        if self.version is not None:
-            commands.cfg_version(i, self.version)
-        if self.pdpcid is not None:
-            commands.cfg_pdpcid(i, self.pdpcid)
-        if self.ssl is not None:
-            commands.cfg_ssl(i, self.ssl, self.ssl_ctx)
-        if self.keepalive is not None:
-            commands.cfg_keepalive(i, self.keepalive)
-        if self.clean_session is not None:
-            commands.cfg_session(i, self.clean_session)
-        if (self.pkt_timeout, self.retries, self.timeout_notice) != (None, None, None):
-            commands.cfg_timeout(
-                i,
-                DEFAULT_PKT_TIMEOUT if self.pkt_timeout is None else self.pkt_timeout,
-                DEFAULT_RETRIES if self.retries is None else self.retries,
-                False if self.timeout_notice is None else self.timeout_notice,
-            )
-        if self.will is True or not isinstance(self.will, Will | bool | None):
-            raise ValueError("will must be a Will, None (clear) or left out")
-        if isinstance(self.will, Will):
-            w = self.will
-            commands.cfg_will(i, w.topic, w.message, w.qos, w.retain)
-        if (self.payload_in_urc, self.length_field) != (None, None):
-            commands.cfg_recv_mode(
-                i,
-                True if self.payload_in_urc is None else self.payload_in_urc,
-                True if self.length_field is None else self.length_field,
-            )
-        if self.cached is not None:
-            commands.cfg_cached(i, self.cached)
+        commands.open_network(_CHECK_INDEX, self.host, self.port)
+        commands.connect(_CHECK_INDEX, self.client_id, self.username, self.password)
+        settings_commands(_CHECK_INDEX, **self.configure_options())
 
     def __repr__(self) -> str:
         shown = [
