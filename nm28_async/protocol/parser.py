@@ -63,6 +63,8 @@ _CONNECT = re.compile(r"CONNECT(?: \d+)?")
 
 _PROMPT = Prompt()
 _OK = Final(FinalKind.OK)
+_LONE_OK = b"\r\nOK\r\n"
+"""The whole of most chunks a command round trip reads."""
 _ERROR = Final(FinalKind.ERROR)
 _CR, _LF, _GT, _SP, _QUOTE = 13, 10, 0x3E, 0x20, 0x22
 _CR_LF = (_CR, _LF)
@@ -127,7 +129,8 @@ class Parser:
         self._buffer = b""
         self._discarding = False
         self._deciding_now = False
-        self._awaiting_frame = False
+        self.awaiting_frame = False
+        """A +MQTTRECV waits for bytes its declared length promises (see `end_frame`)."""
         self.only_messages = False
         """Whether every event of the last `feed` was a message for a client 0..5."""
         self._length_field: dict[int, bool] = {}
@@ -145,11 +148,6 @@ class Parser:
         """Bytes held waiting for the rest of a line or payload."""
         return len(self._buffer)
 
-    @property
-    def awaiting_frame(self) -> bool:
-        """A +MQTTRECV waits for bytes its declared length promises (see `end_frame`)."""
-        return self._awaiting_frame
-
     def end_frame(self) -> list[Event]:
         """The stream went quiet while a +MQTTRECV waited for its declared bytes: decide it
         with what has arrived (its first line, flagged), and parse the rest as lines.
@@ -164,11 +162,16 @@ class Parser:
             self._deciding_now = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        if data == _LONE_OK and not self._buffer and not self._discarding:
+            # A command's answer in a chunk of its own, nothing pending: what the general
+            # path gives, without its scan (a command round trip waits for this).
+            self.awaiting_frame = self.only_messages = False
+            return [_OK]
         # An immutable buffer: a payload is one slice (one copy), and only the tail a chunk
         # leaves unfinished is kept for the next one.
         buf = self._buffer + data if self._buffer else bytes(data)
         events: list[Event] = []
-        self._awaiting_frame = False
+        self.awaiting_frame = False
         pos = 0
         if self._discarding:
             e = _LINE_END.search(buf)
@@ -245,7 +248,7 @@ class Parser:
             if first == 0x2B and buf.startswith(b"+MQTTRECV", pos):
                 end = self._recv(buf, pos, events)
                 if end < 0:
-                    self._awaiting_frame = True
+                    self.awaiting_frame = True
                     return pos, taken
                 pos = end
                 continue

@@ -693,3 +693,21 @@ def test_test_command_ranges_stay_whole() -> None:
             '+MQTTCFG: "timeout", (0-5), (1-60), (0, 1)',
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"),
+    [
+        (b"", [OK]),
+        (b"\r\n+CSQ: 20,99", [ResultLine("CSQ", ("20", "99"), "+CSQ: 20,99"), OK]),
+        (b"+MQTTRECV: 0,1,t,6,", []),  # the chunk is the payload a publisher chose
+        (b"x" * (MAX_LINE + 1), [OK]),  # the end of an overlong line being dropped
+    ],
+    ids=["alone", "after-partial-line", "inside-payload", "while-discarding"],
+)
+def test_lone_ok_chunk_read_as_the_scan_reads_it(before: bytes, expected: list[Event]) -> None:
+    """A chunk that is exactly CRLF OK CRLF is an OK only when nothing is pending."""
+    parser = Parser()
+    parser.feed(before)
+    events = parser.feed(b"\r\nOK\r\n")
+    assert events == expected
