@@ -47,11 +47,14 @@ class _PortProtocol(asyncio.Protocol):
         self._on_lost(exc or self.error)
 
 
-def _read_directly(transport: asyncio.Transport, fd: int, protocol: _PortProtocol) -> None:
+def _read_directly(
+    transport: asyncio.Transport, fd: int, protocol: _PortProtocol
+) -> Callable[[], None]:
     """Replace pyserial-asyncio's read callback (a select(), a read and another select() per
-    call, through pyserial's Python loop) by plain reads of the descriptor until it is empty."""
+    call, through pyserial's Python loop) by plain reads of the descriptor until it is empty.
+    Returns the read for a rested port's timer, which reads without asking the loop."""
 
-    def read_ready() -> None:
+    def read(polled: bool) -> None:
         chunks: list[bytes] = []
         total = 0
         error: Exception | None = None
@@ -66,7 +69,7 @@ def _read_directly(transport: asyncio.Transport, fd: int, protocol: _PortProtoco
             if not data:
                 # A tty polled with VMIN 0 reads nothing once drained; nothing at all when
                 # the loop said it was readable is a device gone (as pyserial judges it).
-                if not chunks:
+                if polled and not chunks:
                     error = ConnectionResetError("the device is readable but returns no data")
                 break
             chunks.append(data)
@@ -79,7 +82,8 @@ def _read_directly(transport: asyncio.Transport, fd: int, protocol: _PortProtoco
             protocol.error = error
             transport.abort()
 
-    transport._read_ready = read_ready  # type: ignore[attr-defined]
+    transport._read_ready = lambda: read(True)  # type: ignore[attr-defined]
+    return lambda: read(False)
 
 
 class Port:
@@ -91,11 +95,18 @@ class Port:
     """
 
     def __init__(
-        self, transport: asyncio.Transport, protocol: _PortProtocol, fd: int | None
+        self,
+        transport: asyncio.Transport,
+        protocol: _PortProtocol,
+        fd: int | None,
+        read: Callable[[], None] | None,
     ) -> None:
         self._transport = transport
         self._protocol = protocol
         self._fd = fd
+        self._read = read
+        """Reads what waits without the loop's readiness (None: the transport reads)."""
+        self._paused = False
         self._queued = False
         """Whether bytes may wait in the transport (then they must go first)."""
         self._resume: asyncio.TimerHandle | None = None
@@ -103,19 +114,32 @@ class Port:
     def rest(self, seconds: float) -> None:
         """Stop reading for `seconds`: what arrives meanwhile waits in the kernel and comes
         as one batch. Each read wakes the process, and on a small core the wake-up, not the
-        bytes, is what a paced line costs."""
+        bytes, is what a paced line costs. The timer reads itself, so a steady stream costs
+        one wake-up per rest, and the loop watches the port again only when it falls quiet."""
         if self._resume is None and not self._transport.is_closing():
-            self._transport.pause_reading()
-            loop = asyncio.get_running_loop()
-            self._resume = loop.call_later(seconds, self.wake)
+            if not self._paused:
+                self._transport.pause_reading()
+                self._paused = True
+            self._resume = asyncio.get_running_loop().call_later(seconds, self._rested)
+
+    def _rested(self) -> None:
+        self._resume = None
+        if self._read is not None and not self._transport.is_closing():
+            self._read()  # what it brings may ask for another rest
+        if self._resume is None:
+            self._watch()
 
     def wake(self) -> None:
         """Read again now (a command is about to want its answer)."""
         if self._resume is not None:
             self._resume.cancel()
             self._resume = None
-            if not self._transport.is_closing():
-                self._transport.resume_reading()
+            self._watch()
+
+    def _watch(self) -> None:
+        if self._paused and not self._transport.is_closing():
+            self._transport.resume_reading()
+        self._paused = False
 
     def write(self, data: bytes) -> None:
         """Write now or queue; raises OSError when the port is gone."""
@@ -162,11 +186,12 @@ async def open_port(
     except (OSError, ValueError) as exc:
         raise PortLostError(f"cannot open {url}: {exc}") from exc
     fd = _descriptor(transport)
+    read = None
     if fd is not None:
-        _read_directly(transport, fd, protocol)
+        read = _read_directly(transport, fd, protocol)
     elif hasattr(transport, "_max_read_size"):
         transport._max_read_size = READ_SIZE
-    return Port(transport, protocol, fd)
+    return Port(transport, protocol, fd, read)
 
 
 def _descriptor(transport: asyncio.Transport) -> int | None:

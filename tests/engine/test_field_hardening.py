@@ -189,6 +189,28 @@ async def test_receive_topic_with_a_comma_and_forged_lines_end_to_end_of_the_pty
 
 
 @pytest.mark.asyncio
+async def test_a_paced_stream_is_read_by_the_rest_timer_and_a_hang_up_still_ends_it() -> None:
+    """A message every few ms: the port rests, and each rest's timer reads what gathered
+    (rest after rest, the loop not watching the port). Every message arrives in order, and
+    the module going away during a rest still ends the modem with PortLostError."""
+    async with (
+        ScriptedModule() as mod,
+        nm.Modem.open(mod.port, read_coalescing=0.05) as modem,
+    ):
+        for n in range(60):
+            await mod.send(recv_urc(n % 6, n + 1, "t", b"p%02d" % n))
+            await asyncio.sleep(0.003)
+        for index in range(6):
+            messages = modem.client(index).messages()
+            got = [(await asyncio.wait_for(anext(messages), 10)).payload for _ in range(10)]
+            assert got == [b"p%02d" % n for n in range(60) if n % 6 == index]
+        await mod.send(recv_urc(0, 99, "t", b"last"))
+        mod.close_port()
+        reason = await asyncio.wait_for(modem.wait_closed(), 10)
+        assert isinstance(reason, nm.PortLostError)
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("coalescing", [0.0, 0.05])
 async def test_a_resting_port_loses_nothing_and_wakes_for_a_command(coalescing: float) -> None:
     """While nothing waits for an answer the port may rest between reads (messages gather in
