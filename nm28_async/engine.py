@@ -26,6 +26,7 @@ from .errors import (
 from .protocol import commands, limits
 from .protocol.commands import Command
 from .protocol.conversation import (
+    SYNCHRONISE,
     Completed,
     Conversation,
     Failed,
@@ -116,8 +117,8 @@ class Engine:
         self._timer_at: float | None = None
         self._last_read_at = self._loop.time()
         self._secrets: set[str] = set()
-        self._recorder: Recorder | None = None
         """Every password the driver sent: masked wherever the module says it back."""
+        self._recorder: Recorder | None = None
         self._error: Nm28Error | None = None
         self._ended: asyncio.Future[Nm28Error] = self._loop.create_future()
 
@@ -204,7 +205,7 @@ class Engine:
         """
         commands.check_duration("timeout", timeout, optional=True)
         done = await self._execute(commands.raw(line), timeout=timeout, result_timeout=timeout)
-        lines = [item.raw if isinstance(item, ResultLine) else item.text for item in done.lines]
+        lines = [item.text for item in done.lines]
         return lines if done.result is None else [*lines, done.result.raw]
 
     async def query_config(self) -> dict[int, ClientConfig]:
@@ -300,14 +301,8 @@ class Engine:
         # unplugged) is read first, as unsolicited, rather than taken for the probe's answer.
         for _ in range(3):
             await asyncio.sleep(0)
-        future: asyncio.Future[Completed] = self._loop.create_future()
-        handle = self._conversation.synchronise(self._loop.time(), timeout=self.command_timeout)
-        self._pending[handle] = (future, commands.raw("AT"))
-        self._pump()
-        try:
-            await future
-        finally:
-            del self._pending[handle]
+        timeout = self.command_timeout
+        await self._execute(SYNCHRONISE, timeout=timeout, result_timeout=timeout)
         log.info("synchronised with the module on %s", self.port)
 
     # --- driving the conversation ------------------------------------------------------------

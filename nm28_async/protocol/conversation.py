@@ -110,7 +110,7 @@ class Rebooted:
 
     @property
     def text(self) -> str:
-        return self.banner.raw if isinstance(self.banner, ResultLine) else self.banner.text
+        return self.banner.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,6 @@ class _Exchange:
 
     __slots__ = (
         "answer",
-        "caller",
         "command",
         "deadline",
         "handle",
@@ -174,8 +173,6 @@ class _Exchange:
         self.lines: list[ResultLine | TextLine] = []
         self.answer: Answer | None = None
         self.result: ResultLine | None = None
-        self.caller = True
-        """Someone waits for the outcome (not after cancel, nor after its timeout)."""
 
 
 class _ProbeStage(enum.Enum):
@@ -218,6 +215,7 @@ class Conversation:
         self._messages: list[Message] = []
         self._queue: deque[_Exchange] = deque()
         self._live: dict[int, _Exchange] = {}
+        """The commands someone still waits for (not after cancel, nor after a timeout)."""
         self._keys: dict[ResultKey, _Exchange] = {}
         self._wire: _Exchange | None = None
         self._probe: _Probe | None = None
@@ -235,10 +233,12 @@ class Conversation:
 
         `local_timeout` bounds a prompt, and the final code of a local command;
         `network_timeout` bounds the final code of a network-bound command and the result
-        line after `OK`.
+        line after `OK`. `SYNCHRONISE` resynchronises the channel first (see `synchronise`).
         """
         handle = self._next_handle
         self._next_handle += 1
+        if command is SYNCHRONISE:
+            self._needs_sync = True
         exchange = _Exchange(handle, command, local_timeout, network_timeout)
         key = command.result
         if key is not None and key in self._keys:
@@ -254,7 +254,6 @@ class Conversation:
     def synchronise(self, now: float, *, timeout: float) -> int:
         """Queue a resynchronisation (start-up): `AT` until answered, then `ATE0`. Its handle
         completes when the module answered, or fails after the configured attempts."""
-        self._needs_sync = True
         return self.submit(SYNCHRONISE, now, local_timeout=timeout, network_timeout=timeout)
 
     def cancel(self, handle: int, now: float) -> None:
@@ -263,7 +262,6 @@ class Conversation:
         exchange = self._live.pop(handle, None)
         if exchange is None:
             return
-        exchange.caller = False
         self._release_key(exchange)
         if exchange.stage is _Stage.QUEUED:
             self._queue.remove(exchange)
@@ -387,7 +385,11 @@ class Conversation:
             self._wire = None
             if not final.ok:
                 self._fail(wire, Failure.REFUSED, final)
-            elif wire.command.result is not None and wire.answer is None and wire.caller:
+            elif (
+                wire.command.result is not None
+                and wire.answer is None
+                and wire.handle in self._live
+            ):
                 wire.stage = _Stage.RESULT  # off the channel: its broker may take a while
                 wire.deadline = now + wire.network_timeout
             else:
@@ -407,7 +409,7 @@ class Conversation:
         wire = self._wire
         if self._probe is None and wire is not None and wire.stage is _Stage.PROMPT:
             assert wire.command.payload is not None
-            if not wire.caller:
+            if wire.handle not in self._live:
                 log.info("late prompt of %s: its payload is written", wire.command.log_text)
             self._send(wire.command.payload, f"<payload {len(wire.command.payload)} bytes>")
             wire.stage = _Stage.FINAL
@@ -589,9 +591,7 @@ class Conversation:
 
     def _finish(self, exchange: _Exchange) -> None:
         self._release_key(exchange)
-        if exchange.caller:
-            exchange.caller = False
-            del self._live[exchange.handle]
+        if self._live.pop(exchange.handle, None) is not None:
             lines = tuple(exchange.lines)
             self._events.append(Completed(exchange.handle, lines, exchange.answer, exchange.result))
 
@@ -601,9 +601,7 @@ class Conversation:
         self._release_key(exchange)
         if exchange.stage is _Stage.QUEUED:
             self._queue.remove(exchange)
-        if exchange.caller:
-            exchange.caller = False
-            del self._live[exchange.handle]
+        if self._live.pop(exchange.handle, None) is not None:
             self._events.append(Failed(exchange.handle, failure, final, detail))
 
     def _release_key(self, exchange: _Exchange) -> None:
