@@ -59,6 +59,28 @@ NETWORK_COMMANDS = frozenset(
 _RESULT_LINES_ONLY = NETWORK_COMMANDS | {"MQTTCFG"}
 
 
+def _encoded(
+    line: str,
+    *,
+    info: str | None = None,
+    text: bool = True,
+    result: ResultKey | None = None,
+    network: bool = False,
+    payload: bytes | None = None,
+) -> Command:
+    """A command line as written, as logged (redacted), and the secrets it carries."""
+    return Command(
+        line.encode("utf-8") + b"\r",
+        redact(line),
+        info=info,
+        text=text,
+        result=result,
+        network=network,
+        payload=payload,
+        secrets=secrets_in(line),
+    )
+
+
 def _command(
     text: str,
     result: ResultKey | None = None,
@@ -68,15 +90,13 @@ def _command(
 ) -> Command:
     """Encode `AT+<NAME>...`; a set command of the MQTT family answers in result lines only."""
     name = text[3:].partition("=")[0].partition("?")[0] if text.startswith("AT+") else None
-    return Command(
-        text.encode("utf-8") + b"\r",
-        redact(text),
+    return _encoded(
+        text,
         info=name,
         text=query or name not in _RESULT_LINES_ONLY,
         result=result,
         network=result is not None,
         payload=payload,
-        secrets=secrets_in(text),
     )
 
 
@@ -364,9 +384,7 @@ def _raw(line: str) -> Command:
     m = _RAW_NAME.match(line)
     if m is None:  # ATI, AT&V...: text lines answer; AT, ATE0 answer with a final code only
         bare = line.upper() in ("AT", "ATE0", "ATE1")
-        return Command(
-            line.encode("utf-8") + b"\r", redact(line), text=not bare, secrets=secrets_in(line)
-        )
+        return _encoded(line, text=not bare)
     name, form = m.group(1).upper(), m.group(2)
     network = name in NETWORK_COMMANDS and form == "="
     if network and name == "MQTTPUBEX":
@@ -374,14 +392,12 @@ def _raw(line: str) -> Command:
             "AT+MQTTPUBEX needs its payload after the prompt: use client.publish() (or"
             " `nm28 at --payload`)"
         )
-    return Command(
-        line.encode("utf-8") + b"\r",
-        redact(line),
+    return _encoded(
+        line,
         info=name,
         text=name not in _RESULT_LINES_ONLY or (name == "MQTTCFG" and form == "?"),
         result=_raw_result_key(name, m.group(3)) if network else None,
         network=network,
-        secrets=secrets_in(line),
     )
 
 
