@@ -290,17 +290,17 @@ class Parser:
         line_end_match = _LINE_END.search(buf, pos)
         if line_end_match is None:
             if len(buf) - pos > MAX_RECV_LINE:
-                events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
+                events.append(Garbage(buf[pos : pos + 64], "overlong line dropped"))
                 self._discarding = True
                 return len(buf)
             return _NEED_DATA
         line_end = line_end_match.start()
         if line_end - pos > MAX_RECV_LINE:
-            events.append(Garbage(bytes(buf[pos : pos + 64]), "overlong line dropped"))
+            events.append(Garbage(buf[pos : pos + 64], "overlong line dropped"))
             return line_end
         head = _RECV_HEAD.match(buf, pos, line_end)
         if head is None:
-            events.append(Garbage(bytes(buf[pos:line_end]), "malformed +MQTTRECV"))
+            events.append(Garbage(buf[pos:line_end], "malformed +MQTTRECV"))
             return line_end
         index, packet_id = int(head.group(1)), int(head.group(3))
         spaced = bool(head.group(2) or head.group(4))
@@ -315,7 +315,7 @@ class Parser:
                 elif found is not None:
                     payload_start, payload_end, end = found
                     topic = self._topic(frame.topic_before(candidate))
-                    payload = bytes(buf[payload_start:payload_end])
+                    payload = buf[payload_start:payload_end]
                     events.append(Message(index, packet_id, topic, payload))
                     return end
         return self._recv_fallback(frame, mode, events)
@@ -332,28 +332,28 @@ class Parser:
         index, packet_id = frame.index, frame.packet_id
         first = frame.first_field()
         if first is None:
-            events.append(Garbage(bytes(buf[frame.start : line_end]), "malformed +MQTTRECV"))
+            events.append(Garbage(buf[frame.start : line_end], "malformed +MQTTRECV"))
             return line_end
         topic_raw, after = first
         if mode is not False:
             length = _LENGTH_AFTER_TOPIC.match(buf, after, line_end)
             if length is not None:
-                payload = bytes(buf[frame.skip_separator(length.end()) : line_end])
+                payload = buf[frame.skip_separator(length.end()) : line_end]
                 events.append(Message(index, packet_id, self._topic(topic_raw), payload, True))
                 return line_end
             trailing = _TRAILING_LENGTH.fullmatch(buf, frame.topic_start, line_end)
             if trailing is not None:
-                raw = bytes(trailing.group(1))
+                raw = trailing.group(1)
                 quoted = frame.quoted and len(raw) > 1 and raw.endswith(b'"')
                 topic = self._topic(raw[1:-1] if quoted else raw)
                 events.append(RecvNotice(index, packet_id, topic, int(trailing.group(2))))
                 return line_end
             if mode:
                 events.append(
-                    Garbage(bytes(buf[frame.start : line_end]), "+MQTTRECV without length")
+                    Garbage(buf[frame.start : line_end], "+MQTTRECV without length")
                 )
                 return line_end
-        payload = bytes(buf[frame.skip_separator(after) : line_end])
+        payload = buf[frame.skip_separator(after) : line_end]
         events.append(Message(index, packet_id, self._topic(topic_raw), payload))
         return line_end
 
@@ -391,8 +391,8 @@ class _Frame:
 
     def topic_before(self, candidate: re.Match[bytes]) -> bytes:
         if candidate.re is _QUOTED_LENGTH:
-            return bytes(self.buf[self.topic_start + 1 : candidate.start()])
-        return bytes(self.buf[self.topic_start : candidate.start()])
+            return self.buf[self.topic_start + 1 : candidate.start()]
+        return self.buf[self.topic_start : candidate.start()]
 
     def skip_separator(self, at: int) -> int:
         """A module that puts a space after each comma puts one before the payload too."""
@@ -406,11 +406,11 @@ class _Frame:
             close = buf.find(b'"', self.topic_start + 1, line_end)
             comma = -1 if close < 0 else buf.find(b",", close, line_end)
             if comma >= 0 and not buf[close + 1 : comma].strip(b" "):
-                return bytes(buf[self.topic_start + 1 : close]), comma + 1
+                return buf[self.topic_start + 1 : close], comma + 1
         comma = buf.find(b",", self.topic_start, line_end)
         if comma < 0:
             return None
-        return bytes(buf[self.topic_start : comma]), comma + 1
+        return buf[self.topic_start : comma], comma + 1
 
     def payload_at(
         self, candidate: re.Match[bytes], final: bool
