@@ -41,6 +41,7 @@ from .shell.common import (
 
 if TYPE_CHECKING:
     from .protocol.commands import Command
+    from .sim import ReplayModule, VirtualModem
 
 
 def _sim_broker(text: str) -> BrokerUrl:
@@ -189,28 +190,29 @@ async def _serve_sim(args: argparse.Namespace) -> None:
         reboot_interval=args.reboot_interval,
         banner=args.banner,
     ) as sim:
-        if args.pty:
-            where = await sim.serve_pty()
-        else:
-            host, port = await sim.serve_tcp(*args.tcp)
-            where = f"{host}:{port}"
-        print(f"broker {sim.broker_url}", flush=True)
-        print(f"listening on {where}", flush=True)
-        await stop.wait()
+        await _listen(sim, args, f"broker {sim.broker_url}", stop)
 
 
 async def _serve_replay(args: argparse.Namespace, stop: asyncio.Event) -> None:
     from .sim import ReplayModule
 
     async with ReplayModule(args.replay) as module:
-        if args.pty:
-            where = await module.serve_pty()
-        else:
-            host, port = await module.serve_tcp(*args.tcp)
-            where = f"{host}:{port}"
-        print(f"replaying {args.replay}", flush=True)
-        print(f"listening on {where}", flush=True)
-        await stop.wait()
+        await _listen(module, args, f"replaying {args.replay}", stop)
+
+
+async def _listen(
+    module: VirtualModem | ReplayModule, args: argparse.Namespace, first: str, stop: asyncio.Event
+) -> None:
+    """Serve `module` on the pty or TCP port asked for, say so (`first`, then where), and
+    run until stopped: the two lines scripts and tests read."""
+    if args.pty:
+        where = await module.serve_pty()
+    else:
+        host, port = await module.serve_tcp(*args.tcp)
+        where = f"{host}:{port}"
+    print(first, flush=True)
+    print(f"listening on {where}", flush=True)
+    await stop.wait()
 
 
 # --- nm28 demo --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..protocol.redact import MASK
 from ..record import Record, read
 from .lifecycle import StartStop
-from .serve import PtyEndpoint, TcpEndpoint
+from .serve import Endpoints
 from .wire import HostOutput
 
 _UNIT_END = re.compile(rb"[\r\x1a]")
@@ -104,8 +104,7 @@ class ReplayModule(StartStop):
     def __init__(self, recording: str | Path) -> None:
         self._script = ReplayScript(read(recording))
         self._output = HostOutput(None)
-        self._ptys: list[PtyEndpoint] = []
-        self._tcps: list[TcpEndpoint] = []
+        self._endpoints = Endpoints(self._host_wrote, self._output)
         self._timers: set[asyncio.TimerHandle] = set()
 
     @property
@@ -117,30 +116,21 @@ class ReplayModule(StartStop):
         """Nothing runs until a host attaches: the recording's opening is said to it."""
 
     async def serve_pty(self) -> str:
-        endpoint = PtyEndpoint(self._host_wrote, self._output)
-        self._ptys.append(endpoint)
+        path = self._endpoints.open_pty()
         self._say(self._script.opening)
-        return endpoint.path
+        return path
 
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        endpoint = TcpEndpoint(
-            self._host_wrote, self._output, lambda: self._say(self._script.opening)
+        return await self._endpoints.open_tcp(
+            host, port, lambda: self._say(self._script.opening)
         )
-        bound = await endpoint.start(host, port)
-        self._tcps.append(endpoint)
-        return bound
 
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-        for pty in self._ptys:
-            pty.close()
-        self._ptys.clear()
-        for tcp in self._tcps:
-            tcp.close()
-            await tcp.wait_closed()
-        self._tcps.clear()
+        self._endpoints.close()
+        await self._endpoints.wait_closed()
 
     def _host_wrote(self, data: bytes) -> None:
         self._say(self._script.host_wrote(data))

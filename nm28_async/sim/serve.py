@@ -144,3 +144,42 @@ class TcpEndpoint:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+
+
+class Endpoints:
+    """Every port one module serves its host on: opened one by one, pulled all at once."""
+
+    def __init__(self, on_data: Callable[[bytes], None], output: HostOutput) -> None:
+        self._on_data = on_data
+        self._output = output
+        self._ptys: list[PtyEndpoint] = []
+        self._tcps: list[TcpEndpoint] = []
+
+    def open_pty(self) -> str:
+        """A new pty; returns the path of its slave side (``/dev/pts/N``)."""
+        endpoint = PtyEndpoint(self._on_data, self._output)
+        self._ptys.append(endpoint)
+        return endpoint.path
+
+    async def open_tcp(
+        self, host: str, port: int, on_attach: Callable[[], None]
+    ) -> tuple[str, int]:
+        """A new TCP listener; `on_attach` runs when a host connects. Returns its address."""
+        endpoint = TcpEndpoint(self._on_data, self._output, on_attach)
+        bound = await endpoint.start(host, port)
+        self._tcps.append(endpoint)
+        return bound
+
+    def close(self) -> None:
+        """Pull every port away at once (a USB unplug): the host reads EOF or gets EIO."""
+        for pty_endpoint in self._ptys:
+            pty_endpoint.close()
+        self._ptys.clear()
+        for tcp in self._tcps:
+            tcp.close()
+
+    async def wait_closed(self) -> None:
+        """After `close`: wait until every TCP host's handler has ended."""
+        for tcp in self._tcps:
+            await tcp.wait_closed()
+        self._tcps.clear()

@@ -14,7 +14,7 @@ from .broker import EmbeddedBroker
 from .faults import every, inject_noise
 from .interpreter import AtInterpreter, InputMode, Knobs, frame
 from .lifecycle import TASK_PREFIX, StartStop
-from .serve import PtyEndpoint, TcpEndpoint
+from .serve import Endpoints
 from .wire import HostInput, HostOutput
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,7 @@ class VirtualModem(StartStop):
         self.commands_received: Counter[str] = Counter()
         """How often each command (by :attr:`AtLine.head`, e.g. ``AT+MQTTCONN?``) reached the
         module, reboots included: what a test waits for instead of sleeping."""
-        self._ptys: list[PtyEndpoint] = []
-        self._tcps: list[TcpEndpoint] = []
+        self._endpoints = Endpoints(self._input.feed, self._output)
         self.broker_host = ""
         self.broker_port = 0
 
@@ -195,9 +194,7 @@ class VirtualModem(StartStop):
             self._group = None
             await self._power_off()
             self.close_port()
-            for tcp in self._tcps:
-                await tcp.wait_closed()
-            self._tcps.clear()
+            await self._endpoints.wait_closed()
         finally:
             if self._embedded is not None:
                 await self._embedded.stop()
@@ -210,16 +207,13 @@ class VirtualModem(StartStop):
 
     async def serve_pty(self) -> str:
         """Open a pty for the host; returns the path of its slave side (``/dev/pts/N``)."""
-        endpoint = PtyEndpoint(self._input.feed, self._output)
-        self._ptys.append(endpoint)
-        log.info("serving on %s", endpoint.path)
-        return endpoint.path
+        path = self._endpoints.open_pty()
+        log.info("serving on %s", path)
+        return path
 
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Listen for the host on TCP (``socket://host:port`` for pyserial); returns the address."""
-        endpoint = TcpEndpoint(self._input.feed, self._output, self._host_attached)
-        bound = await endpoint.start(host, port)
-        self._tcps.append(endpoint)
+        bound = await self._endpoints.open_tcp(host, port, self._host_attached)
         log.info("serving on %s:%d", *bound)
         return bound
 
@@ -230,11 +224,7 @@ class VirtualModem(StartStop):
     def close_port(self) -> None:
         """Pull every port away (a USB unplug): the host reads EOF or gets EIO."""
         self._input.host_gone()
-        for pty_endpoint in self._ptys:
-            pty_endpoint.close()
-        self._ptys.clear()
-        for tcp in self._tcps:
-            tcp.close()
+        self._endpoints.close()
 
     # fault injection --------------------------------------------------------------------
 
