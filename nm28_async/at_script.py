@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .protocol import commands, limits
 from .protocol.commands import Command
 from .protocol.conversation import Completed
-from .protocol.events import Message, ResultLine
+from .protocol.events import Message
 from .protocol.parser import split_fields
 
 _PUBEX = re.compile(r"AT\+MQTTPUBEX=(?!\?)(.*)", re.DOTALL | re.IGNORECASE)
@@ -45,7 +45,7 @@ def needs_payload(line: str) -> bool:
 def answer(done: Completed) -> list[str]:
     """What the module answered, as `nm28 at` prints it: the information lines, `OK`, and the
     result line (which the module may print after `OK`)."""
-    shown = [item.raw if isinstance(item, ResultLine) else item.text for item in done.lines]
+    shown = [item.text for item in done.lines]
     return [*shown, "OK", *([] if done.result is None else [done.result.raw])]
 
 

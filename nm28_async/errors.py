@@ -18,8 +18,7 @@ class CommandError(Nm28Error):
     def __init__(self, command: str, final: Final) -> None:
         self.command = command
         self.final = final
-        detail = f"{final.kind.value}: {final.detail}" if final.detail else final.kind.value
-        super().__init__(f"{command} failed: {detail}")
+        super().__init__(f"{command} failed: {final}")
 
     @property
     def cme_error(self) -> str | None:

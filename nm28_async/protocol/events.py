@@ -27,6 +27,10 @@ class Final:
     def ok(self) -> bool:
         return self.kind is FinalKind.OK
 
+    def __str__(self) -> str:
+        """As the module printed it (`+CME ERROR: 3`)."""
+        return f"{self.kind.value}: {self.detail}" if self.detail else self.kind.value
+
 
 @dataclass(frozen=True, slots=True)
 class ResultLine:
@@ -38,6 +42,11 @@ class ResultLine:
     name: str
     fields: tuple[str, ...]
     raw: str
+
+    @property
+    def text(self) -> str:
+        """The line as the module printed it (as `TextLine.text`)."""
+        return self.raw
 
 
 @dataclass(frozen=True, slots=True)

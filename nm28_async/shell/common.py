@@ -66,11 +66,6 @@ def tcp_address(text: str) -> tuple[str, int]:
     return (host(where) if where else "127.0.0.1"), int(port)
 
 
-def network_port(text: str) -> int:
-    """A broker's TCP port."""
-    if not text.isdigit() or int(text) not in limits.PORTS:
-        raise argparse.ArgumentTypeError(f"expected a port 1..65535, got {text!r}")
-    return int(text)
 
 
 def _check_ip(text: str, kind: Callable[[str], object], name: str) -> None:
@@ -110,6 +105,10 @@ def whole(name: str, valid: range) -> Callable[[str], int]:
         return int(text)
 
     return parse
+
+
+network_port = whole("a port", limits.PORTS)
+"""A broker's TCP port."""
 
 
 def baudrate(text: str) -> int:

@@ -179,8 +179,7 @@ async def _read_eval_print(modem: Modem, screen: Screen, keyboard: Keyboard) -> 
         try:
             done = await modem._execute(command)
         except CommandError as exc:
-            final = exc.final
-            screen.show(f"{final.kind.value}: {final.detail}" if final.detail else final.kind.value)
+            screen.show(str(exc.final))
         except (PortLostError, ModemClosedError):
             raise
         except Nm28Error as exc:
