@@ -78,6 +78,14 @@ class _Loop:
         future: Future[T] = asyncio.run_coroutine_threadsafe(call(), self._loop)
         return future.result(limit)
 
+    def call(self, function: Callable[[], T]) -> T:
+        """Call a plain function there (the sim is not thread-safe) and return its result."""
+
+        async def called() -> T:
+            return function()
+
+        return self.run(called)
+
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(START_LIMIT)
@@ -96,11 +104,7 @@ class Nm28Sim:
 
     def drop_link(self, index: int) -> bool:
         """Cut client `index`'s broker link, as a bad network does; False if it had none."""
-
-        async def drop() -> bool:
-            return self._sim.drop_link(index)
-
-        return self._loop.run(drop)
+        return self._loop.call(lambda: self._sim.drop_link(index))
 
     def reboot(self, banner: str = "RDY") -> None:
         """Reset the module as a power cycle does, then print `banner`."""
@@ -108,19 +112,11 @@ class Nm28Sim:
 
     def inject(self, data: bytes) -> None:
         """Write raw bytes to the host, in order with everything else the module says."""
-
-        async def write() -> None:
-            self._sim.inject(data)
-
-        self._loop.run(write)
+        self._loop.call(lambda: self._sim.inject(data))
 
     def close_port(self) -> None:
         """Pull the port away, as an unplugged USB cable does."""
-
-        async def pull() -> None:
-            self._sim.close_port()
-
-        self._loop.run(pull)
+        self._loop.call(self._sim.close_port)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

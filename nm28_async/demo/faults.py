@@ -93,7 +93,7 @@ async def run_faults(stage: Stage, duration: float) -> FaultLog:
         before = {session: session.reconnects for session in affected}
         if not stage.broker.keeps_sessions:
             stage.gate.hold()
-            await _until(lambda: stage.gate.busy == 0 and stage.settled(), QUIET_LIMIT)
+            await until(lambda: stage.gate.busy == 0 and stage.settled(), QUIET_LIMIT)
         try:
             injected = await _inject(stage, name)
         finally:
@@ -104,7 +104,7 @@ async def run_faults(stage: Stage, duration: float) -> FaultLog:
             continue
         log.injected[name] += 1
         ended = time.monotonic()
-        if await _until(functools.partial(_recovered, stage, before), RECOVERY_LIMIT):
+        if await until(functools.partial(_recovered, stage, before), RECOVERY_LIMIT):
             log.recovered[name] = time.monotonic() - ended
             clients = "every client" if len(affected) > 1 else f"client {DROPPED_CLIENT}"
             stage.view.line(
@@ -158,7 +158,7 @@ async def _inject(stage: Stage, name: str) -> bool:
     return True
 
 
-async def _until(predicate: Callable[[], bool], limit: float) -> bool:
+async def until(predicate: Callable[[], bool], limit: float) -> bool:
     """Whether `predicate` came true within `limit` seconds."""
     deadline = time.monotonic() + limit
     while not predicate():

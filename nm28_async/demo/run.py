@@ -29,7 +29,7 @@ from ..platforms import ctwing
 from ..protocol import limits
 from ..supervisor import Backoff, LinkState, Session
 from .brokers import demo_broker
-from .faults import Gate, Stage, run_faults
+from .faults import Gate, Stage, run_faults, until
 from .platform import COMMANDS, TELEMETRY, Platform
 from .summary import ClientEnd, DeviceTally, missing, summary
 from .view import Kind, View
@@ -117,9 +117,7 @@ async def run_demo(
                         if not faults:
                             await anyio.sleep(duration)
                         stop.set()  # each publisher ends after the publish it is in
-                    with anyio.move_on_after(SETTLE_LIMIT):
-                        while missing(tallies, platform) != (0, 0):  # noqa: ASYNC110
-                            await anyio.sleep(0.05)
+                    await until(lambda: missing(tallies, platform) == (0, 0), SETTLE_LIMIT)
                     tasks.cancel_scope.cancel()
                 ends = [ClientEnd.of(session) for session in sessions]
                 reboots = modem.reboots

@@ -38,12 +38,13 @@ _CLEAR_LINE = "\r\x1b[K"
 class View:
     """Lines as they happen, flushed; on a terminal, `status()` is redrawn under them."""
 
-    def __init__(self, out: TextIO, status: Callable[[], str] = str) -> None:
+    def __init__(self, out: TextIO) -> None:
         self._out = out
         self._terminal = out.isatty()
         self._colour = self._terminal and "NO_COLOR" not in os.environ
         self._t0 = time.monotonic()
-        self.status = status
+        self.status: Callable[[], str] = str
+        """What the line under the others shows (set once the sessions run)."""
 
     def line(self, who: str, arrow: str, text: str, kind: Kind = Kind.NOTE) -> None:
         shown = f"{time.monotonic() - self._t0:6.2f}  {who:<8} {arrow} {text}"
