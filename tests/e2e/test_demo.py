@@ -7,7 +7,6 @@ import asyncio
 import os
 import pty
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ import pytest
 from support.brokers import BrokerInfo, MosquittoFactory, free_port, require_tool
 from support.cli import CLI, one_line, run_cli
 from support.tls_ca import make_cert_authority
+
+from nm28_async.demo.brokers import find_mosquitto
 
 pytestmark = pytest.mark.e2e
 
@@ -26,9 +27,7 @@ ROW = re.compile(r" +(\d) +(\w[\w ]*?) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +[\d.]
 
 def has_mosquitto() -> bool:
     """What the demo itself looks for (it ignores the suite's NM28_TEST_BROKER)."""
-    return shutil.which("mosquitto") is not None or any(
-        os.access(f"{folder}/mosquitto", os.X_OK) for folder in ("/usr/sbin", "/usr/local/sbin")
-    )
+    return find_mosquitto() is not None
 
 
 async def default_run_on_a_terminal() -> tuple[int, str]:

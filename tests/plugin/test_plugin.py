@@ -44,8 +44,9 @@ def test_the_plugin_documents_its_option_and_marker() -> None:
 
 
 def test_a_given_broker_is_used(tmp_path: Path) -> None:
-    """--nm28-broker points the fixtures at a broker the user runs (here, a bad address:
-    the test that needs it fails, saying why, rather than starting another)."""
+    """--nm28-broker points the fixtures at a broker the user runs (the project's test checks
+    that its URL is the one given); a URL that is not mqtt:// fails, saying why, rather than
+    starting another."""
     done = run_project("--nm28-broker", "mqtt://127.0.0.1:1", "-k", "broker_fixture")
     assert done.returncode == 0, done.stdout + done.stderr
     bad = run_project("--nm28-broker", "ftp://nowhere", "-k", "broker_fixture")

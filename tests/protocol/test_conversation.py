@@ -3,6 +3,7 @@ cancellation and reboot, on a fake clock."""
 
 from __future__ import annotations
 
+import inspect
 from itertools import pairwise
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.talk import LOCAL, NETWORK, Talk
 
+from nm28_async.engine import DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, Engine, network_timeout
 from nm28_async.protocol import commands as c
 from nm28_async.protocol.conversation import (
     FRAME_QUIET_GAP,
@@ -464,9 +466,12 @@ def test_phantom_length_costs_one_message_not_the_commands() -> None:
         assert isinstance(talk.outcome(handle), Completed)
 
 
-def test_local_timeout_default_sizes() -> None:
-    """The harness's defaults mirror the engine's: 5 s local, 45 s network."""
-    assert (LOCAL, NETWORK) == (5.0, 45.0)
+def test_harness_timeouts_are_the_engines_defaults() -> None:
+    """The harness's deadlines are the engine's: its default command timeout, and the network
+    deadline that follows from the module's default packet timeout and retries."""
+    command_timeout = inspect.signature(Engine).parameters["command_timeout"].default
+    assert command_timeout == LOCAL
+    assert network_timeout(DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, command_timeout) == NETWORK
 
 
 # --- any interleaving ------------------------------------------------------------------------

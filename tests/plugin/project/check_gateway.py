@@ -68,8 +68,11 @@ async def test_injected_noise_is_skipped(nm28_modem: nm.Modem, nm28_sim: Nm28Sim
     assert nm28_modem.statistics.garbage == 1
 
 
-def test_broker_fixture_says_where(nm28_broker: Broker) -> None:
+def test_broker_fixture_says_where(nm28_broker: Broker, pytestconfig: pytest.Config) -> None:
     assert nm28_broker.url == f"mqtt://{nm28_broker.host}:{nm28_broker.port}"
+    given = pytestconfig.getoption("--nm28-broker")
+    if given is not None:  # the broker the user named, not one started for the session
+        assert nm28_broker.url == given
 
 
 @pytest.mark.asyncio
