@@ -7,6 +7,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
+    . scripts/packages.sh
+    if needs_venv_package && ! apt_install python3-venv; then
+        echo "scripts/venv.sh: $PY has no venv module and apt-get could not install" \
+            "python3-venv" >&2
+    fi
     "$PY" -m venv .venv
 fi
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
