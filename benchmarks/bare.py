@@ -1,7 +1,9 @@
 """The baselines' port: bare pyserial-asyncio with no driver in between.
 
-Two shapes, both reading `READ_SIZE` bytes per readiness callback as the driver's transport
-does, and both writing with `os.write` on the port's file descriptor as the driver does:
+Two shapes, both through pyserial-asyncio's own read callback, told to take up to `READ_SIZE`
+bytes per call rather than its default 1 KiB (the driver reads the descriptor itself, until
+it is empty), and both writing with `os.write` on the port's file descriptor as the driver
+does:
 
 * `open_bare`: pyserial-asyncio's `StreamReader`, for `readuntil(b"\\r\\n")` loops;
 * `open_floor`: the transport with an `asyncio.Protocol` whose `data_received` only counts
@@ -27,7 +29,7 @@ BAUDRATE = 115200
 
 
 def _tune(transport: Any) -> int:
-    """Read `READ_SIZE` per callback, as the driver's transport does; return the port's fd."""
+    """Take up to `READ_SIZE` per read callback; return the port's fd."""
     transport._max_read_size = READ_SIZE
     fd: int = transport.get_extra_info("serial").fd
     return fd

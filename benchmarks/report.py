@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .suite import cpu_share_target
+
 Row = tuple[str, ...]
 Table = tuple[Row, list[Row]]
 
@@ -82,7 +84,7 @@ def deployment_table(results: dict[str, Any]) -> Table:
     judged = {t["target"]: t for t in results["targets"]}
     for name, figure in results["deployment"].items():
         driver, floor = figure["variants"]["driver"], figure["variants"]["floor"]
-        target = judged.get(f"CPU share of a core, {name}")
+        target = judged.get(cpu_share_target(name))
         ratio = (f"{target['ratio']:.2f} ({_band(target['band'], '.2f')})" if target else "-")
         paced = figure["bytes_per_s"] / 1e6
         rows.append((

@@ -38,17 +38,13 @@ def responder_pty() -> Iterator[str]:
         os.close(slave)
 
 
-def reap(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
-    """Wait up to `timeout` s for `proc` to exit, then kill it."""
+def end_by_eof(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
+    """Close the stdin of a child that exits on EOF (the responder), wait up to `timeout` s
+    for it to exit, then kill it."""
+    assert proc.stdin is not None
+    proc.stdin.close()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def end_by_eof(proc: subprocess.Popen[Any]) -> None:
-    """Close the stdin of a child that exits on EOF (responder, flood), then reap it."""
-    assert proc.stdin is not None
-    proc.stdin.close()
-    reap(proc)
