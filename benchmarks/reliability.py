@@ -12,11 +12,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -30,6 +26,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 import nm28_async as nm
+from nm28_async.mosquitto import Mosquitto, find_program, free_port
 from nm28_async.sim import EmbeddedBroker, VirtualModem
 from nm28_async.supervisor import Backoff, LinkState, Session
 
@@ -63,77 +60,42 @@ class Broker:
     """mosquitto on a fixed loopback port (restartable, persistent), or the embedded broker."""
 
     def __init__(self, folder: Path, prefer_mosquitto: bool = True) -> None:
-        self.folder = folder
-        self.binary = _find("mosquitto") if prefer_mosquitto else None
+        binary = find_program("mosquitto") if prefer_mosquitto else None
         self.host = "127.0.0.1"
-        self.port = _free_port()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self.port = free_port()
+        self._mosquitto = (
+            None
+            if binary is None
+            else Mosquitto(binary, folder, port=self.port, persistence=True)
+        )
         self._embedded: EmbeddedBroker | None = None
 
     @property
     def kind(self) -> str:
-        return "mosquitto" if self.binary else "embedded (amqtt)"
+        return "mosquitto" if self._mosquitto is not None else "embedded (amqtt)"
+
+    @property
+    def restartable(self) -> bool:
+        """Only mosquitto keeps the sessions across a restart."""
+        return self._mosquitto is not None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        if self.binary is None:
-            self._embedded = EmbeddedBroker(self.host, self.port)
-            await self._embedded.start()
+        if self._mosquitto is not None:
+            await asyncio.to_thread(self._mosquitto.start)
             return
-        conf = self.folder / f"mosquitto-{self.port}.conf"
-        conf.write_text(
-            "\n".join(
-                [
-                    *(["user root"] if os.geteuid() == 0 else []),
-                    f"listener {self.port} {self.host}",
-                    "allow_anonymous true",
-                    "persistence true",
-                    f"persistence_location {self.folder}/",
-                ]
-            )
-            + "\n"
-        )
-        self._proc = _spawn([self.binary, "-c", str(conf)])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection((self.host, self.port), timeout=0.2).close()
-                return
-            except OSError:
-                await asyncio.sleep(0.02)
-        raise RuntimeError("mosquitto did not start")
+        self._embedded = EmbeddedBroker(self.host, self.port)
+        await self._embedded.start()
 
     async def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            await asyncio.to_thread(self._proc.wait, 5)
-            self._proc = None
+        if self._mosquitto is not None:
+            await asyncio.to_thread(self._mosquitto.stop)
         if self._embedded is not None:
             await self._embedded.stop()
             self._embedded = None
-
-
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _find(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    for folder in ("/usr/sbin", "/usr/local/sbin"):
-        if Path(folder, name).exists():
-            return str(Path(folder, name))
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Counter:
@@ -228,7 +190,7 @@ async def stream(
 
 async def broker_restart(folder: Path) -> Figures:
     broker = Broker(folder)
-    if broker.binary is None:
+    if not broker.restartable:
         return Figures("broker killed and restarted", "n/a (needs mosquitto)", 0, 0, 0, None, "-")
     await broker.start()
     try:

@@ -22,13 +22,8 @@ a real module runs beside the host: they never share the test's loop, whatever i
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -39,6 +34,7 @@ import pytest
 
 from .broker_url import BrokerUrl
 from .modem import Modem
+from .mosquitto import Mosquitto, find_program
 
 if TYPE_CHECKING:
     from .sim import VirtualModem
@@ -224,36 +220,14 @@ def _modem_fixture() -> Any:
 nm28_modem = _modem_fixture()
 
 
-def find_program(name: str) -> str | None:
-    """A program on PATH, or in the sbin/bin folders Debian installs mosquitto's to."""
-    found = shutil.which(name)
-    if found is not None:
-        return found
-    for folder in ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"):
-        candidate = Path(folder, name)
-        if candidate.exists():
-            return str(candidate)
-    return None
-
-
 def _run_mosquitto(binary: str) -> Iterator[Broker]:
     with tempfile.TemporaryDirectory(prefix="nm28-broker-") as folder:
-        port = free_port()
-        conf = Path(folder, "mosquitto.conf")
-        lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false"]
-        if os.geteuid() == 0:
-            lines.insert(0, "user root")  # as root it would switch to a user without access
-        conf.write_text("\n".join(lines) + "\n")
-        proc = subprocess.Popen(
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        mosquitto = Mosquitto(binary, Path(folder))
+        mosquitto.start()
         try:
-            wait_listening(port, proc)
-            yield Broker("127.0.0.1", port)
+            yield Broker(mosquitto.host, mosquitto.port)
         finally:
-            if not terminate(proc):
-                proc.kill()
-                proc.wait()
+            mosquitto.stop()
 
 
 def _run_embedded(loop: _Loop) -> Iterator[Broker]:
@@ -265,41 +239,3 @@ def _run_embedded(loop: _Loop) -> Iterator[Broker]:
         yield Broker(broker.host, broker.port)
     finally:
         loop.run(broker.stop)
-
-
-def terminate(proc: subprocess.Popen[bytes]) -> bool:
-    """SIGTERM until it exits (within START_LIMIT); False if it would not.
-
-    mosquitto sets its run flag after it installed its handler and opened its listener, so a
-    SIGTERM that comes in between (a short test on a busy machine) is lost: send another.
-    """
-    deadline = time.monotonic() + START_LIMIT
-    while time.monotonic() < deadline:
-        proc.terminate()
-        try:
-            proc.wait(1)
-        except subprocess.TimeoutExpired:
-            continue
-        return True
-    return False
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    """Return once `proc` (a broker) accepts connections on `port`; raise if it exits."""
-    deadline = time.monotonic() + START_LIMIT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"mosquitto did not listen on {port} within {START_LIMIT:g} s")

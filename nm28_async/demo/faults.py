@@ -142,9 +142,9 @@ async def _inject(stage: Stage, name: str) -> bool:
         assert mosquitto is not None
         view.line("fault", "⚡", "broker restart: mosquitto stopped (it saves its sessions)",
                   Kind.FAULT)  # fmt: skip
-        await mosquitto.stop()
+        await asyncio.to_thread(mosquitto.stop)
         await asyncio.sleep(BROKER_OUTAGE)
-        await mosquitto.start()
+        await asyncio.to_thread(mosquitto.start)
         view.line("fault", "⚡", f"broker restart: mosquitto back after {BROKER_OUTAGE:g} s, "
                   "with the sessions it saved", Kind.FAULT)  # fmt: skip
     elif name == "module reboot":

@@ -16,7 +16,7 @@ from support.brokers import BrokerInfo, MosquittoFactory, free_port, require_too
 from support.cli import CLI, one_line, run_cli
 from support.tls_ca import make_cert_authority
 
-from nm28_async.demo.brokers import find_mosquitto
+from nm28_async.mosquitto import find_program
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ ROW = re.compile(r" +(\d) +(\w[\w ]*?) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +[\d.]
 
 def has_mosquitto() -> bool:
     """What the demo itself looks for (it ignores the suite's NM28_TEST_BROKER)."""
-    return find_mosquitto() is not None
+    return find_program("mosquitto") is not None
 
 
 async def default_run_on_a_terminal() -> tuple[int, str]:

@@ -6,14 +6,13 @@ import asyncio
 import itertools
 import os
 import signal
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from nm28_async.testing import find_program, terminate, wait_listening
-from nm28_async.testing import free_port as free_port
+from nm28_async.mosquitto import Mosquitto, find_program
+from nm28_async.mosquitto import free_port as free_port
 
 WAIT = 30.0
 """Ceiling of every wait on a broker or its tools: generous, so a busy machine passes."""
@@ -53,7 +52,7 @@ class MosquittoFactory:
     def __init__(self, binary: str, folder: Path) -> None:
         self._binary = binary
         self._folder = folder
-        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._brokers: dict[int, Mosquitto] = {}
 
     def start(
         self,
@@ -64,43 +63,34 @@ class MosquittoFactory:
         port: int | None = None,
     ) -> BrokerInfo:
         """Start a broker; ``port`` restarts one on the port a stopped broker served."""
-        port = free_port() if port is None else port
-        conf = self._folder / f"mosquitto-{port}.conf"
-        lines = [
-            # as root mosquitto would switch to its own user, which cannot read tmp_path
-            *(["user root"] if os.geteuid() == 0 else []),
-            f"listener {port} 127.0.0.1",
-            f"allow_anonymous {'true' if anonymous else 'false'}",
-            f"persistence {'true' if persistence else 'false'}",
-            f"persistence_location {self._folder}/",
-            *extra,
-        ]
-        conf.write_text("\n".join(lines) + "\n")
-        proc = subprocess.Popen(
-            [self._binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        self._procs[port] = proc
-        wait_listening(port, proc)
-        return BrokerInfo("127.0.0.1", port, True)
+        broker = Mosquitto(
+            self._binary, self._folder, port=port, persistence=persistence,
+            anonymous=anonymous, extra=extra,
+        )  # fmt: skip
+        broker.start()
+        self._brokers[broker.port] = broker
+        return BrokerInfo(broker.host, broker.port, True)
 
     def stop(self, info: BrokerInfo) -> None:
         """Stop the broker serving ``info`` (to test a broker that went away)."""
-        if not terminate(self._procs[info.port]):
+        if not self._brokers[info.port].stop():
             raise RuntimeError("mosquitto did not stop on SIGTERM")
 
     def pause(self, info: BrokerInfo) -> None:
         """Freeze the broker (SIGSTOP): it accepts TCP but answers nothing until ``resume``."""
-        self._procs[info.port].send_signal(signal.SIGSTOP)
+        self._signal(info, signal.SIGSTOP)
 
     def resume(self, info: BrokerInfo) -> None:
-        self._procs[info.port].send_signal(signal.SIGCONT)
+        self._signal(info, signal.SIGCONT)
 
     def stop_all(self) -> None:
-        for proc in self._procs.values():
-            proc.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
-            if not terminate(proc):
-                proc.kill()
-                proc.wait()
+        for broker in self._brokers.values():
+            broker.stop()
+
+    def _signal(self, info: BrokerInfo, number: signal.Signals) -> None:
+        process = self._brokers[info.port].process
+        assert process is not None, "the broker is not running"
+        process.send_signal(number)
 
 
 @dataclass(frozen=True)
