@@ -6,13 +6,14 @@ import asyncio
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
 from .rig import ROOT
 
 PACKAGES = ("nm28-async", "pyserial", "pyserial-asyncio", "anyio", "uvloop")
-"""What the figures depend on (uvloop: whether installed; the benchmarks do not use it)."""
+"""What the figures depend on (uvloop: whether installed; only `--uvloop` runs on it)."""
 
 
 def cpu_model() -> str:
@@ -43,23 +44,25 @@ def _commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def _event_loop() -> str:
-    """The loop `asyncio.run` uses here (the targets are judged on the default one)."""
-    loop = asyncio.new_event_loop()
+def _event_loop(factory: Callable[[], asyncio.AbstractEventLoop]) -> str:
+    """The loop the figures ran on (the targets are judged on asyncio's default one)."""
+    loop = factory()
     try:
-        return f"asyncio {type(loop).__name__}"
+        return f"{type(loop).__module__.partition('.')[0]} {type(loop).__name__}"
     finally:
         loop.close()
 
 
-def describe() -> dict[str, Any]:
+def describe(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
+) -> dict[str, Any]:
     return {
         "platform": platform.platform(),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
-        "event_loop": _event_loop(),
+        "event_loop": _event_loop(loop_factory),
         "packages": {name: _version(name) for name in PACKAGES},
         "commit": _commit(),
         "load_average_at_start": os.getloadavg(),

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -41,17 +42,18 @@ async def _measure(path: str, plan: suite.Plan) -> dict[str, Any]:
     return results
 
 
-def run(quick: bool, out: Path) -> dict[str, Any]:
+def run(quick: bool, out: Path, on_uvloop: bool = False) -> dict[str, Any]:
     plan = suite.QUICK if quick else suite.FULL
     started = time.perf_counter()
+    loop_factory = _uvloop_factory() if on_uvloop else asyncio.new_event_loop
     results: dict[str, Any] = {
-        "machine": describe(),
-        "mode": "quick" if quick else "full",
+        "machine": describe(loop_factory),
+        "mode": ("quick" if quick else "full") + (", on uvloop" if on_uvloop else ""),
         "plan": asdict(plan),
         "method": METHOD,
     }
-    with responder_pty() as path:
-        results.update(asyncio.run(_measure(path, plan)))
+    with responder_pty() as path, asyncio.Runner(loop_factory=loop_factory) as runner:
+        results.update(runner.run(_measure(path, plan)))
     started_rest = time.perf_counter()
     results["memory"] = memory.measure(plan.memory_messages, 64)
     results["profile_ingest_64"] = profile_ingest(plan.profile_count, 64)
@@ -68,12 +70,22 @@ def run(quick: bool, out: Path) -> dict[str, Any]:
     return results
 
 
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    import uvloop  # the `uvloop` extra
+
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (under 30 s)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--uvloop", action="store_true",
+        help="the driver and its baselines on uvloop (the targets are judged on asyncio's loop)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    run(args.quick, args.out)
+    run(args.quick, args.out, args.uvloop)
 
 
 if __name__ == "__main__":
