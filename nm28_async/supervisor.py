@@ -230,10 +230,12 @@ class Session:
         qos: int = 0,
         retain: bool = False,
         *,
+        publish_type: int = 0,
         wait: bool = True,
         timeout: float | None = None,
     ) -> int:
-        """Publish; succeeds or raises, never drops silently.
+        """Publish; succeeds or raises, never drops silently. `publish_type` as for
+        `MqttClient.publish` (1/2: OneNet data points).
 
         `wait=True` waits for the link (bounded outbox, `timeout`, default the session's
         `publish_timeout`) and retries after a reconnect; a publish the module refuses on a
@@ -242,11 +244,14 @@ class Session:
         NotConnectedError while the link is down. A publish that timed out or was cancelled
         has an unknown outcome: the message may still be published.
         """
-        commands.publish(self.client.index, _CHECK_MSG_ID, topic, payload, qos=qos, retain=retain)
+        commands.publish(
+            self.client.index, _CHECK_MSG_ID, topic, payload, qos=qos, retain=retain,
+            publish_type=publish_type,
+        )  # fmt: skip
         commands.check_duration("timeout", timeout, optional=True)
 
         def attempt() -> Awaitable[int]:
-            return self.client.publish(topic, payload, qos, retain)
+            return self.client.publish(topic, payload, qos, retain, publish_type=publish_type)
 
         if not wait:
             return await self._on_link(attempt, "publish", timeout, wait=False)

@@ -71,6 +71,7 @@ BAD_PUBLISHES: list[dict[str, Any]] = [
     {"payload": 42},
     {"qos": 3},
     {"retain": 1},
+    {"publish_type": 3},
     {"timeout": 0},
 ]
 
@@ -152,3 +153,19 @@ async def test_bad_session_calls_raise_at_the_call_and_store_nothing(connect_fir
         assert session.state is nm.LinkState.CONNECTED
         sent = [x.line for x in mod.exchanges if x.name in ("MQTTSUB", "MQTTUNS", "MQTTPUBEX")]
     assert sent == ['AT+MQTTSUB=0,1,"good/#",1', 'AT+MQTTSUB=0,2,"good/#",1']
+
+
+@pytest.mark.asyncio
+async def test_a_session_publishes_onenet_data_points_with_their_publish_type() -> None:
+    """`publish_type` reaches AT+MQTTPUBEX as its fifth field, as for the client."""
+    links = LinkedModule()
+    async with (
+        ScriptedModule(links.script(), echo=False) as mod,
+        nm.Modem.open(mod.port) as modem,
+        modem.session(0, **connection(), backoff=FAST_BACKOFF, poll_interval=60) as session,
+    ):
+        await session.wait_connected(10)
+        await session.publish("$dp", '{"temp":21}', qos=1, publish_type=1, timeout=10)
+        (published,) = mod.commands("AT+MQTTPUBEX=*")
+    assert published.args[2:6] == ["1", "0", "1", "$dp"]
+    assert mod.payloads[-1][1] == b'{"temp":21}'
