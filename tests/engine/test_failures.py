@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
+from support.rig import wait_until
 from support.scripted_module import (
     Exchange,
     Handler,
@@ -19,7 +20,6 @@ from support.scripted_module import (
     never,
     recv_urc,
     reply,
-    wait_until,
 )
 
 import nm28_async as nm
@@ -277,7 +277,9 @@ async def test_overflow_policy_counts_and_never_blocks_the_reader(policy: nm.Ove
         await asyncio.wait_for(other.publish("t", b"x" * 64), 10.0)
         assert time.monotonic() - started < 10.0
         await asyncio.wait_for(flood_done.wait(), 5.0)
-        await wait_until(lambda: flooded.dropped_messages + flooded.queued_messages == total)
+        await wait_until(
+            lambda: flooded.dropped_messages + flooded.queued_messages == total, 20, "counted"
+        )
         assert flooded.queued_messages == 10
         assert flooded.dropped_messages == total - 10
         if policy is nm.Overflow.FAIL:
@@ -344,7 +346,7 @@ async def test_closing_the_modem_fails_pending_calls_and_ends_iterators() -> Non
             await mod.wait_for("AT+CGMR")
             queued = asyncio.create_task(modem.client(3).open("h", 1883))  # waits for the channel
             await mod.send(recv_urc(2, 1, "t", b"before close"))
-            await wait_until(lambda: modem.client(2).queued_messages == 1)
+            await wait_until(lambda: modem.client(2).queued_messages == 1, 20, "one queued")
             messages = asyncio.create_task(drain_messages(modem.client(2)))
             idle = asyncio.create_task(drain_messages(modem.client(5)))
             urcs = asyncio.create_task(drain_urcs(modem))

@@ -599,15 +599,6 @@ async def collect(
     return got
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Poll `predicate` until it holds (a generous ceiling, for a busy machine)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
-
-
 __all__ = [
     "CTRL_Z",
     "Exchange",
@@ -623,5 +614,4 @@ __all__ = [
     "result_when",
     "split_args",
     "success_result",
-    "wait_until",
 ]
