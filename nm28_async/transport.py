@@ -124,10 +124,12 @@ class Port:
 
     def _rested(self) -> None:
         self._resume = None
-        if self._read is not None and not self._transport.is_closing():
-            self._read()  # what it brings may ask for another rest
-        if self._resume is None:
-            self._watch()
+        try:
+            if self._read is not None and not self._transport.is_closing():
+                self._read()  # what it brings may ask for another rest
+        finally:
+            if self._resume is None:  # the loop watches the port again, whatever happened
+                self._watch()
 
     def wake(self) -> None:
         """Read again now (a command is about to want its answer)."""
