@@ -106,7 +106,6 @@ class Port:
         self._fd = fd
         self._read = read
         """Reads what waits without the loop's readiness (None: the transport reads)."""
-        self._paused = False
         self._queued = False
         """Whether bytes may wait in the transport (then they must go first)."""
         self._resume: asyncio.TimerHandle | None = None
@@ -117,9 +116,7 @@ class Port:
         bytes, is what a paced line costs. The timer reads itself, so a steady stream costs
         one wake-up per rest, and the loop watches the port again only when it falls quiet."""
         if self._resume is None and not self._transport.is_closing():
-            if not self._paused:
-                self._transport.pause_reading()
-                self._paused = True
+            self._transport.pause_reading()  # a no-op while it rests already
             self._resume = asyncio.get_running_loop().call_later(seconds, self._rested)
 
     def _rested(self) -> None:
@@ -139,9 +136,8 @@ class Port:
             self._watch()
 
     def _watch(self) -> None:
-        if self._paused and not self._transport.is_closing():
-            self._transport.resume_reading()
-        self._paused = False
+        if not self._transport.is_closing():
+            self._transport.resume_reading()  # a no-op while the loop watches it already
 
     def write(self, data: bytes) -> None:
         """Write now or queue; raises OSError when the port is gone."""
