@@ -135,8 +135,10 @@ class MqttClient:
         self._state = ClientState.CLOSED
         self._next_msg_id = 1
         self._msg_ids_in_flight: set[int] = set()
-        self._pkt_timeout, self._retries, self._timeout_notice = FACTORY_TIMING
-        self._payload_in_urc, self._length_field = FACTORY_RECEIVE
+        self._timing = FACTORY_TIMING
+        """What the module holds for this client: packet timeout, retries, timeout notice."""
+        self._receive = FACTORY_RECEIVE
+        """Payload in the URC, length field."""
         self._subscriptions: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -199,15 +201,15 @@ class MqttClient:
             payload_in_urc=payload_in_urc,
             length_field=length_field,
             cached=cached,
-            timing_now=(self._pkt_timeout, self._retries, self._timeout_notice),
-            receive_now=(self._payload_in_urc, self._length_field),
+            timing_now=self._timing,
+            receive_now=self._receive,
         )
         for command in batch:
             await self._engine._execute(command)
-        self._pkt_timeout, self._retries, self._timeout_notice = timing
+        self._timing = timing
         if (payload_in_urc, length_field) != (None, None):
-            self._payload_in_urc, self._length_field = receive
-            self._engine._set_length_field(self.index, self._length_field)
+            self._receive = receive
+            self._engine._set_length_field(self.index, receive[1])
 
     # --- network and session ----------------------------------------------------------------
 
@@ -311,15 +313,16 @@ class MqttClient:
     def _reset(self) -> None:
         """The module forgot this client (reboot): closed, factory settings."""
         self._state = ClientState.CLOSED
-        self._pkt_timeout, self._retries, self._timeout_notice = FACTORY_TIMING
-        self._payload_in_urc, self._length_field = FACTORY_RECEIVE
+        self._timing = FACTORY_TIMING
+        self._receive = FACTORY_RECEIVE
         self._subscriptions.clear()
 
     async def _answer(self, command: Command, kind: type[A]) -> A:
         """Run a command whose result line completes it; its typed answer."""
         engine = self._engine
+        pkt_timeout, retries, _ = self._timing
         limit = engine.result_timeout or network_timeout(
-            self._pkt_timeout, self._retries, engine.command_timeout
+            pkt_timeout, retries, engine.command_timeout
         )
         done = await engine._execute(command, result_timeout=limit)
         answer = done.answer
