@@ -51,7 +51,9 @@ _PROBE = b"AT\r"
 _ECHO_OFF = b"ATE0\r"
 
 SYNCHRONISE = Command(b"", "(synchronise: AT until answered, then ATE0)")
-"""What `synchronise` queues: nothing of its own is written; it completes once the probe did."""
+"""Submitted, it resynchronises the channel (start-up): `AT` until answered, then `ATE0`.
+Nothing of its own is written; it completes once the probe did, or fails after the
+configured attempts."""
 
 
 class Failure(enum.Enum):
@@ -233,7 +235,7 @@ class Conversation:
 
         `local_timeout` bounds a prompt, and the final code of a local command;
         `network_timeout` bounds the final code of a network-bound command and the result
-        line after `OK`. `SYNCHRONISE` resynchronises the channel first (see `synchronise`).
+        line after `OK`. `SYNCHRONISE` resynchronises the channel.
         """
         handle = self._next_handle
         self._next_handle += 1
@@ -250,11 +252,6 @@ class Conversation:
         self._queue.append(exchange)
         self._advance(now)
         return handle
-
-    def synchronise(self, now: float, *, timeout: float) -> int:
-        """Queue a resynchronisation (start-up): `AT` until answered, then `ATE0`. Its handle
-        completes when the module answered, or fails after the configured attempts."""
-        return self.submit(SYNCHRONISE, now, local_timeout=timeout, network_timeout=timeout)
 
     def cancel(self, handle: int, now: float) -> None:
         """The caller gave up. A queued command is dropped unwritten; one on the wire keeps

@@ -66,8 +66,6 @@ def tcp_address(text: str) -> tuple[str, int]:
     return (host(where) if where else "127.0.0.1"), int(port)
 
 
-
-
 def _check_ip(text: str, kind: Callable[[str], object], name: str) -> None:
     try:
         kind(text)

@@ -49,7 +49,7 @@ def failed(talk: Talk, handle: int) -> Failed:
 
 def test_startup_probes_until_answered_then_turns_echo_off() -> None:
     talk = Talk(synchronised=False, probe_timeout=2.0)
-    handle = talk.conversation.synchronise(talk.now, timeout=2.0)
+    handle = talk.synchronise(2.0)
     assert talk.sent() == b"AT\r"
     talk.wait(1.0)  # the first attempt waits 1 s, then AT again
     assert talk.sent() == b"AT\r"
@@ -65,7 +65,7 @@ def test_startup_absorbs_what_a_previous_host_was_owed() -> None:
     """Answers owed to a host that went away arrive after the probe: none is taken for the
     probe's answer or for the first command's."""
     talk = Talk(synchronised=False)
-    handle = talk.conversation.synchronise(talk.now, timeout=LOCAL)
+    handle = talk.synchronise(LOCAL)
     talk.sent()
     talk.module(b"\r\n+MQTTPUBEX: 1,21,0\r\n" + OK + OK)  # a late PUBEX answer, then AT's
     talk.wait(QUIET_AFTER_PROBE / 2)
@@ -84,7 +84,7 @@ def test_startup_absorbs_what_a_previous_host_was_owed() -> None:
 
 def test_startup_fails_after_its_attempts() -> None:
     talk = Talk(synchronised=False, probe_timeout=1.0)
-    handle = talk.conversation.synchronise(talk.now, timeout=1.0)
+    handle = talk.synchronise(1.0)
     talk.wait(100)
     failure = failed(talk, handle)
     assert failure.failure is Failure.UNSYNCHRONISED

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nm28_async.protocol.commands import Command
 from nm28_async.protocol.conversation import (
     QUIET_AFTER_PROBE,
+    SYNCHRONISE,
     Completed,
     Conversation,
     ConversationEvent,
@@ -25,13 +26,17 @@ class Talk:
         self.now = 0.0
         self._events: list[ConversationEvent | Message] = []
         if synchronised:
-            handle = self.conversation.synchronise(self.now, timeout=probe_timeout)
+            handle = self.synchronise(probe_timeout)
             assert self.sent() == b"AT\r"
             self.module(b"\r\nOK\r\n")
             self.wait(QUIET_AFTER_PROBE)
             assert self.sent() == b"ATE0\r"
             self.module(b"\r\nOK\r\n")
             assert self.take() == [Completed(handle, (), None)]
+
+    def synchronise(self, timeout: float) -> int:
+        """Queue a resynchronisation, as the engine does at start-up."""
+        return self.submit(SYNCHRONISE, local=timeout, network=timeout)
 
     def submit(self, command: Command, *, local: float = LOCAL, network: float = NETWORK) -> int:
         return self.conversation.submit(
