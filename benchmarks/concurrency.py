@@ -74,9 +74,7 @@ async def _publishes(port: BarePort, clients: int, per_client: int) -> Sample:
             index = idle.popleft()
             left[index] -= 1
             msg_id = msg_id % 65535 + 1
-            port.write(
-                f'AT+MQTTPUBEX={index},{msg_id},1,0,0,"{TOPIC}",{PAYLOAD_SIZE}\r'.encode()
-            )
+            port.write(f'AT+MQTTPUBEX={index},{msg_id},1,0,0,"{TOPIC}",{PAYLOAD_SIZE}\r'.encode())
             while (line := await port.line()) != b"CONNECT":
                 result(line)
             port.write(data)

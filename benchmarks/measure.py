@@ -79,9 +79,7 @@ def summary(samples: list[Sample]) -> dict[str, Any]:
 def compare(num: dict[str, Any], den: dict[str, Any], figure: str = "rate") -> dict[str, Any]:
     """`figure` of one variant over another's: the ratio of the medians, and the min-max band
     of the ratios of the rounds (round i of `num` ran beside round i of `den`)."""
-    paired = [
-        a[figure] / b[figure] for a, b in zip(num["rounds"], den["rounds"], strict=True)
-    ]
+    paired = [a[figure] / b[figure] for a, b in zip(num["rounds"], den["rounds"], strict=True)]
     return {
         "figure": figure,
         "ratio": num["median"][figure] / den["median"][figure],

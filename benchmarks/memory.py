@@ -77,7 +77,11 @@ def measure(count: int, size: int) -> dict[str, Any]:
     """Run the measurement in a fresh interpreter (a clean RSS) and return its figures."""
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.memory", str(count), str(size)],
-        cwd=ROOT, check=True, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     result: dict[str, Any] = json.loads(out.stdout)
     return result

@@ -59,17 +59,26 @@ def _targets(ax: Axes, targets: list[dict[str, Any]]) -> None:
                     fmt="o", color=color, capsize=3)  # fmt: skip
         ax.plot([t["threshold"]], [y], "<" if t["at_most"] else ">", color="black", ms=7)
     ax.set_yticks(ys, [t["target"] for t in targets], fontsize=7)
-    ax.set(xlabel="ratio (median, band); black: threshold (> at least, < at most)",
-           title="Targets")
+    ax.set(xlabel="ratio (median, band); black: threshold (> at least, < at most)", title="Targets")
     ax.grid(True, axis="x", alpha=0.3)
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
     fig, ((rate_ax, cpu_ax), (deploy_ax, target_ax)) = plt.subplots(2, 2, figsize=(13, 9))
-    _ingest(rate_ax, results["ingest"], "rate", "messages/s",
-            "Ingest, six clients: messages/s vs payload size")
-    _ingest(cpu_ax, results["ingest"], "cpu_us_per_item", "CPU µs per message",
-            "Ingest: consumer CPU µs per message")
+    _ingest(
+        rate_ax,
+        results["ingest"],
+        "rate",
+        "messages/s",
+        "Ingest, six clients: messages/s vs payload size",
+    )
+    _ingest(
+        cpu_ax,
+        results["ingest"],
+        "cpu_us_per_item",
+        "CPU µs per message",
+        "Ingest: consumer CPU µs per message",
+    )
     _deployment(deploy_ax, results["deployment"])
     _targets(target_ax, results["targets"])
     m = results["machine"]

@@ -26,9 +26,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 import nm28_async as nm
-from nm28_async.mosquitto import Mosquitto, find_program, free_port
 from nm28_async.sim import EmbeddedBroker, VirtualModem
 from nm28_async.supervisor import Backoff, LinkState, Session
+from nm28_async.tools.mosquitto import Mosquitto, find_program, free_port
 
 BACKOFF = Backoff(initial=0.05, maximum=0.5)
 
@@ -46,8 +46,14 @@ class Figures:
 
     @classmethod
     def counted(
-        cls, fault: str, driver: str, sent: list[bytes], received: set[bytes],
-        recovery_s: float | None, broker: Broker, extra: dict[str, Any],
+        cls,
+        fault: str,
+        driver: str,
+        sent: list[bytes],
+        received: set[bytes],
+        recovery_s: float | None,
+        broker: Broker,
+        extra: dict[str, Any],
     ) -> Figures:
         """Figures whose sent/received/lost are counted from the payloads sent and received."""
         return cls(
@@ -64,9 +70,7 @@ class Broker:
         self.host = "127.0.0.1"
         self.port = free_port()
         self._mosquitto = (
-            None
-            if binary is None
-            else Mosquitto(binary, folder, port=self.port, persistence=True)
+            None if binary is None else Mosquitto(binary, folder, port=self.port, persistence=True)
         )
         self._embedded: EmbeddedBroker | None = None
 
@@ -355,9 +359,7 @@ async def flood(folder: Path, total: int = 100_000, queue: int = 1000) -> Figure
 
         async def inject() -> None:
             for start in range(0, total, 500):
-                sim.inject(
-                    b"".join(line % (i % 65535 + 1, i) for i in range(start, start + 500))
-                )
+                sim.inject(b"".join(line % (i % 65535 + 1, i) for i in range(start, start + 500)))
                 await asyncio.sleep(0.002)
 
         started = time.monotonic()

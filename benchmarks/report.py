@@ -71,7 +71,8 @@ def measurement_table(results: dict[str, Any]) -> Table:
     for key, figure in results["publish"].items():
         ideal = figure["ideal_rate"]
         name = f"{figure['clients']} clients publishing, {key}" + (
-            f" (ideal {_n(ideal)}/s)" if ideal else " (the AT channel)")
+            f" (ideal {_n(ideal)}/s)" if ideal else " (the AT channel)"
+        )
         rows += _variant_rows(name, UNITS["publish"], figure)
     return header, rows
 
@@ -85,7 +86,7 @@ def deployment_table(results: dict[str, Any]) -> Table:
     for name, figure in results["deployment"].items():
         driver, floor = figure["variants"]["driver"], figure["variants"]["floor"]
         target = judged.get(cpu_share_target(name))
-        ratio = (f"{target['ratio']:.2f} ({_band(target['band'], '.2f')})" if target else "-")
+        ratio = f"{target['ratio']:.2f} ({_band(target['band'], '.2f')})" if target else "-"
         paced = figure["bytes_per_s"] / 1e6
         rows.append((
             f"{name}: {figure['bytes_per_s']:,.0f} B/s as {figure['bytes_per_write']:,} B "

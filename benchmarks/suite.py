@@ -34,15 +34,28 @@ class Plan:
 
 
 FULL = Plan(
-    rounds=5, ingest_sizes=(16, 64, 256, 2048), ingest_bytes=24_000_000, ingest_max=100_000,
-    roundtrip_count=2000, publish_points=((0.0, True), (0.005, True), (0.02, True),
-                                          (0.02, False)),
-    publish_seconds=0.6, deployment_seconds=3.0, memory_messages=10_000, profile_count=60_000,
+    rounds=5,
+    ingest_sizes=(16, 64, 256, 2048),
+    ingest_bytes=24_000_000,
+    ingest_max=100_000,
+    roundtrip_count=2000,
+    publish_points=((0.0, True), (0.005, True), (0.02, True), (0.02, False)),
+    publish_seconds=0.6,
+    deployment_seconds=3.0,
+    memory_messages=10_000,
+    profile_count=60_000,
 )
 QUICK = Plan(
-    rounds=3, ingest_sizes=(64, 2048), ingest_bytes=4_000_000, ingest_max=20_000,
-    roundtrip_count=500, publish_points=((0.02, True),), publish_seconds=0.25,
-    deployment_seconds=0.7, memory_messages=10_000, profile_count=10_000,
+    rounds=3,
+    ingest_sizes=(64, 2048),
+    ingest_bytes=4_000_000,
+    ingest_max=20_000,
+    roundtrip_count=500,
+    publish_points=((0.02, True),),
+    publish_seconds=0.25,
+    deployment_seconds=0.7,
+    memory_messages=10_000,
+    profile_count=10_000,
 )
 
 CLIENTS = wire.CLIENTS
@@ -182,8 +195,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         variants = found["variants"]
         comparison = compare(variants[target.num], variants[target.den], target.figure)
-        out.append(_judged(target.name, target.compared, comparison["ratio"],
-                           comparison["band"], target.threshold, target.at_most))
+        out.append(
+            _judged(
+                target.name,
+                target.compared,
+                comparison["ratio"],
+                comparison["band"],
+                target.threshold,
+                target.at_most,
+            )
+        )
     memory = results.get("memory")
     if memory is not None:
         ratio = memory["overhead_per_message_bytes"] / MEMORY_REFERENCE
@@ -195,7 +216,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _judged(
-    name: str, compared: str, ratio: float, band: list[float] | None, threshold: float,
+    name: str,
+    compared: str,
+    ratio: float,
+    band: list[float] | None,
+    threshold: float,
     at_most: bool,
 ) -> dict[str, Any]:
     holds = ratio <= threshold if at_most else ratio >= threshold

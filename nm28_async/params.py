@@ -69,4 +69,3 @@ class ConnectionParams:
 
 
 _CONNECTION_FIELDS = frozenset({"host", "port", "client_id", "username", "password"})
-

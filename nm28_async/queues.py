@@ -37,9 +37,7 @@ class MessageQueue(Generic[T]):
         self.overflow = overflow
         self.dropped = 0
         # DROP_OLDEST is what a bounded deque does by itself, in C.
-        self._items: deque[T] = deque(
-            maxlen=maxsize if overflow is Overflow.DROP_OLDEST else None
-        )
+        self._items: deque[T] = deque(maxlen=maxsize if overflow is Overflow.DROP_OLDEST else None)
         self._getters: deque[asyncio.Future[None]] = deque()
         self._overflowed = False
         self._closed = False

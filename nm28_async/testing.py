@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from .broker_url import BrokerUrl
 from .modem import Modem
-from .mosquitto import Mosquitto, find_program
+from .protocol.broker_url import BrokerUrl
+from .tools.mosquitto import Mosquitto, find_program
 
 if TYPE_CHECKING:
     from .sim import VirtualModem

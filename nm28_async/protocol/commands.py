@@ -342,8 +342,7 @@ def publish(
     data = as_payload(payload)
     flag = _flag(retain, "retain")
     return _command(
-        f'AT+MQTTPUBEX={client_index},{msg_id},{qos},{flag},{publish_type},'
-        f'"{topic}",{len(data)}',
+        f'AT+MQTTPUBEX={client_index},{msg_id},{qos},{flag},{publish_type},"{topic}",{len(data)}',
         ResultKey("MQTTPUBEX", client_index, msg_id),
         data + limits.CTRL_Z if _flag(ctrl_z, "ctrl_z") else data,
     )

@@ -49,7 +49,7 @@ _TRAILING_LENGTH = re.compile(rb"(.*), *(\d{1,9}) *", re.DOTALL)
 # Every run is bounded, so that the header stays under 1 KiB and a frame it takes (its
 # payload at most MAX_RECV_PAYLOAD) is never longer than MAX_RECV_LINE.
 _RECV_FAST = re.compile(
-    rb'[\r\n ]*\+MQTTRECV: {0,4}([0-5]) {0,4},( {0,4})(\d{1,5}) {0,4},( ?)'
+    rb"[\r\n ]*\+MQTTRECV: {0,4}([0-5]) {0,4},( {0,4})(\d{1,5}) {0,4},( ?)"
     rb'(?:"([^"\r\n]{0,512})" {0,4}|([^,"\r\n]{0,512})), {0,4}(\d{1,9}) {0,4},'
 )
 # The same frames in the compact spelling only (no spaces, a bare topic): a lighter match.
@@ -349,9 +349,7 @@ class Parser:
                 events.append(RecvNotice(index, packet_id, topic, int(trailing.group(2))))
                 return line_end
             if mode:
-                events.append(
-                    Garbage(buf[frame.start : line_end], "+MQTTRECV without length")
-                )
+                events.append(Garbage(buf[frame.start : line_end], "+MQTTRECV without length"))
                 return line_end
         payload = buf[frame.skip_separator(after) : line_end]
         events.append(Message(index, packet_id, self._topic(topic_raw), payload))
@@ -412,9 +410,7 @@ class _Frame:
             return None
         return buf[self.topic_start : comma], comma + 1
 
-    def payload_at(
-        self, candidate: re.Match[bytes], final: bool
-    ) -> tuple[int, int, int] | None:
+    def payload_at(self, candidate: re.Match[bytes], final: bool) -> tuple[int, int, int] | None:
         """(payload start, payload end, frame end) if this candidate's declared length ends
         exactly at a line end; None if it cannot; `_UNDECIDED` until the bytes are here
         (unless `final`: the stream went quiet, and a reading that needs more bytes is out).

@@ -2,7 +2,7 @@
 
 from .broker import EmbeddedBroker
 from .interpreter import InputMode
-from .replay import ReplayModule
+from .replay import ReplayModule, read_recording
 from .virtual_modem import VirtualModem
 
-__all__ = ["EmbeddedBroker", "InputMode", "ReplayModule", "VirtualModem"]
+__all__ = ["EmbeddedBroker", "InputMode", "ReplayModule", "VirtualModem", "read_recording"]

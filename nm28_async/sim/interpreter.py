@@ -176,9 +176,7 @@ class AtInterpreter:
         self._received = received
         self.echo = knobs.echo
         self._cfgs = [ClientSettings() for _ in limits.CLIENT_INDEXES]
-        self._links = [
-            MqttLink(self._receiver(i), self._lost(i)) for i in limits.CLIENT_INDEXES
-        ]
+        self._links = [MqttLink(self._receiver(i), self._lost(i)) for i in limits.CLIENT_INDEXES]
         self._open_addresses: dict[int, tuple[str, int]] = {}  # as AT+MQTTOPEN gave them
         self._busy: set[int] = set()  # indexes with an OPEN or CONN under way
         self._publication: Publication | None = None  # set in data mode
@@ -540,9 +538,7 @@ class AtInterpreter:
             report = cloud.ctwing_version_report()
             sent = await link.publish(cloud.CTWING_VERSION_TOPIC, report, 1, False, cfg, _silent)
             granted = (
-                await link.subscribe(cloud.CTWING_UPGRADE_TOPIC, 1, cfg, _silent)
-                if sent
-                else None
+                await link.subscribe(cloud.CTWING_UPGRADE_TOPIC, 1, cfg, _silent) if sent else None
             )
             ok = granted in limits.QOS_LEVELS
             return [self._result("CTWINGPOSTVER", PublishResult.OK if ok else PublishResult.FAILED)]

@@ -17,11 +17,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..protocol.recording import Record, decode_record
 from ..protocol.redact import MASK
-from ..record import Record, read
 from .lifecycle import StartStop
 from .serve import Endpoints
 from .wire import HostOutput
+
+
+def read_recording(path: str | Path) -> list[Record]:
+    """The records of a recording, in order; ValueError naming the file and line of the first
+    that is not one (a file that is not UTF-8 included); OSError if it cannot be read."""
+    records = []
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, 1):
+            try:
+                line = raw.decode("utf-8")
+                if line.strip():
+                    records.append(decode_record(line))
+            except ValueError as exc:  # UnicodeDecodeError included
+                reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+                raise ValueError(f"{path}:{number}: not a record ({reason})") from None
+    return records
+
 
 _UNIT_END = re.compile(rb"[\r\x1a]")
 _UNKNOWN = b"\r\nERROR\r\n"
@@ -102,7 +119,7 @@ class ReplayModule(StartStop):
     (`nm28 sim --replay FILE`)."""
 
     def __init__(self, recording: str | Path) -> None:
-        self._script = ReplayScript(read(recording))
+        self._script = ReplayScript(read_recording(recording))
         self._output = HostOutput(None)
         self._endpoints = Endpoints(self._host_wrote, self._output)
         self._timers: set[asyncio.TimerHandle] = set()
@@ -121,9 +138,7 @@ class ReplayModule(StartStop):
         return path
 
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        return await self._endpoints.open_tcp(
-            host, port, lambda: self._say(self._script.opening)
-        )
+        return await self._endpoints.open_tcp(host, port, lambda: self._say(self._script.opening))
 
     async def stop(self) -> None:
         for timer in self._timers:

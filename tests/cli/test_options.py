@@ -7,12 +7,12 @@ import argparse
 
 import pytest
 
-from nm28_async import cli
-from nm28_async.at_script import prepare
-from nm28_async.broker_url import BrokerUrl
 from nm28_async.protocol import commands
+from nm28_async.protocol.broker_url import BrokerUrl
 from nm28_async.protocol.commands import ResultKey
-from nm28_async.shell.common import EXIT_USAGE
+from nm28_async.tools import cli
+from nm28_async.tools.at_script import prepare
+from nm28_async.tools.shell.common import EXIT_USAGE
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

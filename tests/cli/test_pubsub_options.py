@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from nm28_async import cli
-from nm28_async.shell.common import EXIT_USAGE
+from nm28_async.tools import cli
+from nm28_async.tools.shell.common import EXIT_USAGE
 
 
 @pytest.fixture

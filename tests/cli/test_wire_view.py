@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
-from nm28_async.wire_view import Exchanges, TraceFormatter
+from nm28_async.tools.wire_view import Exchanges, TraceFormatter
 
 
 def record(message: str, name: str = "nm28_async.wire", level: int = logging.DEBUG) -> str:

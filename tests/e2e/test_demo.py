@@ -16,7 +16,7 @@ from support.brokers import BrokerInfo, MosquittoFactory, free_port, require_too
 from support.cli import CLI, one_line, run_cli
 from support.tls_ca import make_cert_authority
 
-from nm28_async.mosquitto import find_program
+from nm28_async.tools.mosquitto import find_program
 
 pytestmark = pytest.mark.e2e
 

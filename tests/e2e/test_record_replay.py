@@ -11,8 +11,8 @@ from support.brokers import BrokerInfo, publish_with_tool
 from support.cli import one_line, run_cli, start_sim, stop
 
 import nm28_async as nm
-from nm28_async.record import read
 from nm28_async.sim import ReplayModule, VirtualModem
+from nm28_async.sim.replay import read_recording as read
 
 pytestmark = pytest.mark.e2e
 

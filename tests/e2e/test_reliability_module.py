@@ -167,8 +167,10 @@ async def test_noise_and_unknown_urcs_change_nothing(broker: BrokerInfo) -> None
             got = await collect(receiver, count, timeout=CEILING)
             assert [m.payload for m in got] == [b"n%02d" % n for n in range(count)]
             await wait_until(
-                lambda: sum(getattr(u, "name", "") == "NM28TEST" for u in seen) == 5
-                and modem.statistics.garbage >= 5,
+                lambda: (
+                    sum(getattr(u, "name", "") == "NM28TEST" for u in seen) == 5
+                    and modem.statistics.garbage >= 5
+                ),
                 CEILING,
                 "all five injected URCs surfaced, their junk lines counted",
             )

@@ -211,7 +211,7 @@ async def test_ctrl_z_can_be_left_out() -> None:
 
 
 def tricky_payload() -> bytes:
-    head = b"\r\nOK\r\n+MQTTSUB: 0,1,0,1\r\nCONNECT\r\n\x1a\x00,\"q\",\n\r"
+    head = b'\r\nOK\r\n+MQTTSUB: 0,1,0,1\r\nCONNECT\r\n\x1a\x00,"q",\n\r'
     body = bytes(range(256)) * 8
     return (head + body)[:2048]
 
@@ -398,7 +398,7 @@ async def test_sync_retries_when_the_first_at_gets_no_answer() -> None:
     ):
         ats = at.calls
         assert ats >= 2
-        assert mod.lines[:ats + 1] == ["AT"] * ats + ["ATE0"]
+        assert mod.lines[: ats + 1] == ["AT"] * ats + ["ATE0"]
         assert await modem.command("AT+CSQ") == ["+CSQ: 3,3"]
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from nm28_async.record import Record, Recorder, read
+from nm28_async.protocol.recording import Record
+from nm28_async.record import Recorder
 from nm28_async.sim.replay import ReplayScript
+from nm28_async.sim.replay import read_recording as read
 
 SESSION = [
     Record(0.0, "rx", b"\r\nRDY\r\n"),

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nm28_async.mosquitto import Mosquitto, find_program
-from nm28_async.mosquitto import free_port as free_port
+from nm28_async.tools.mosquitto import Mosquitto, find_program
+from nm28_async.tools.mosquitto import free_port as free_port
 
 WAIT = 30.0
 """Ceiling of every wait on a broker or its tools: generous, so a busy machine passes."""

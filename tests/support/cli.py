@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 
-CLI = (sys.executable, "-m", "nm28_async.cli")
+CLI = (sys.executable, "-m", "nm28_async.tools.cli")
 CEILING = 30.0
 """Seconds any single step may take on a slow, busy machine: a ceiling, never a pace."""
 

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .broker_url import FORM, BrokerUrl
+from ..protocol.broker_url import FORM, BrokerUrl
 from .shell import console, mqtt_tools
 from .shell.common import (
     EXIT_BROKEN_PIPE,
@@ -40,8 +40,8 @@ from .shell.common import (
 )
 
 if TYPE_CHECKING:
-    from .protocol.commands import Command
-    from .sim import ReplayModule, VirtualModem
+    from ..protocol.commands import Command
+    from ..sim import ReplayModule, VirtualModem
 
 
 def _sim_broker(text: str) -> BrokerUrl:
@@ -142,11 +142,10 @@ def _record_file(text: str) -> Path:
 
 def _recording(text: str) -> Path:
     """A recording that exists and reads as one, checked before anything starts."""
-    from .record import read
+    from ..sim.replay import read_recording
 
     try:
-        for _ in read(text):
-            pass
+        read_recording(text)
     except (OSError, ValueError) as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return Path(text)
@@ -171,7 +170,7 @@ async def _serve_sim(args: argparse.Namespace) -> None:
     if args.replay is not None:
         await _serve_replay(args, stop)
         return
-    from .sim import VirtualModem  # the sim's extra dependencies only when it runs
+    from ..sim import VirtualModem  # the sim's extra dependencies only when it runs
 
     async with VirtualModem(
         None if args.broker is None else f"mqtt://{args.broker.address}",
@@ -194,7 +193,7 @@ async def _serve_sim(args: argparse.Namespace) -> None:
 
 
 async def _serve_replay(args: argparse.Namespace, stop: asyncio.Event) -> None:
-    from .sim import ReplayModule
+    from ..sim import ReplayModule
 
     async with ReplayModule(args.replay) as module:
         await _listen(module, args, f"replaying {args.replay}", stop)
@@ -248,9 +247,9 @@ def _add_demo(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    from ..errors import Nm28Error
+    from ..tasks import first_leaf
     from .demo import run_demo
-    from .errors import Nm28Error
-    from .tasks import first_leaf
 
     setup_logging(args.verbose, floor=logging.ERROR)  # it shows what warnings would say
     try:  # the demo's task groups wrap what fails inside them
@@ -331,7 +330,7 @@ def _run_at(args: argparse.Namespace) -> int:
 
 
 async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:
-    from . import Modem, Nm28Error
+    from .. import Modem, Nm28Error
     from .at_script import answer
 
     try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .protocol import commands, limits
-from .protocol.commands import Command
-from .protocol.conversation import Completed
-from .protocol.events import Message
-from .protocol.parser import split_fields
+from ..protocol import commands, limits
+from ..protocol.commands import Command
+from ..protocol.conversation import Completed
+from ..protocol.events import Message
+from ..protocol.parser import split_fields
 
 _PUBEX = re.compile(r"AT\+MQTTPUBEX=(?!\?)(.*)", re.DOTALL | re.IGNORECASE)
 _PUBEX_FIELDS = '<idx>,<msgID>,<qos>,<retain>,<type>,"<topic>",<length>'

@@ -22,12 +22,12 @@ from typing import Any, TextIO
 
 import anyio
 
-from ..broker_url import BrokerUrl
-from ..errors import Nm28Error, Nm28TimeoutError
-from ..modem import Modem
-from ..platforms import ctwing
-from ..protocol import limits
-from ..supervisor import Backoff, LinkState, Session
+from ...errors import Nm28Error, Nm28TimeoutError
+from ...modem import Modem
+from ...platforms import ctwing
+from ...protocol import limits
+from ...protocol.broker_url import BrokerUrl
+from ...supervisor import Backoff, LinkState, Session
 from .brokers import demo_broker
 from .faults import Gate, Stage, run_faults, until
 from .platform import COMMANDS, TELEMETRY, Platform
@@ -61,7 +61,7 @@ async def run_demo(
     """Run the demo; return a process exit code (0 when every acknowledged message and every
     command arrived, and every client recovered from every fault). ConnectionError if the
     broker cannot be used."""
-    from ..sim import VirtualModem  # the sim's extra dependencies only when it runs
+    from ...sim import VirtualModem  # the sim's extra dependencies only when it runs
 
     view = View(out)
     tallies = [DeviceTally() for _ in limits.CLIENT_INDEXES]

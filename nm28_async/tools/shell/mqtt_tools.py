@@ -19,12 +19,12 @@ from typing import Any
 
 import anyio
 
-from ..client import Will
-from ..errors import Nm28Error
-from ..modem import Modem
-from ..params import ConnectionParams
-from ..protocol import commands, limits
-from ..protocol.events import Message
+from ...client import Will
+from ...errors import Nm28Error
+from ...modem import Modem
+from ...params import ConnectionParams
+from ...protocol import commands, limits
+from ...protocol.events import Message
 from .common import (
     EXIT_FAILED,
     EXIT_OK,

@@ -12,8 +12,8 @@ import json
 import time
 from typing import Any
 
-from ..broker_url import BrokerUrl
-from ..platforms import ctwing
+from ...platforms import ctwing
+from ...protocol.broker_url import BrokerUrl
 
 TELEMETRY = "devices/{}/telemetry"
 COMMANDS = "devices/{}/commands"

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from ..broker_url import BrokerUrl
-from ..protocol import limits
+from ...protocol import limits
+from ...protocol.broker_url import BrokerUrl
 from ..wire_view import TraceFormatter
 
 Runner = Callable[[argparse.Namespace], int]

@@ -20,12 +20,12 @@ from typing import TextIO
 
 import anyio
 
+from ...errors import CommandError, ModemClosedError, Nm28Error, PortLostError
+from ...modem import Modem
+from ...protocol.events import Message, RecvNotice, ResultLine, TextLine
+from ...protocol.redact import redact, secrets_in
+from ...tasks import first_leaf
 from .. import at_script
-from ..errors import CommandError, ModemClosedError, Nm28Error, PortLostError
-from ..modem import Modem
-from ..protocol.events import Message, RecvNotice, ResultLine, TextLine
-from ..protocol.redact import redact, secrets_in
-from ..tasks import first_leaf
 from .common import EXIT_FAILED, EXIT_OK, fail, setup_logging
 
 PROMPT = "> "

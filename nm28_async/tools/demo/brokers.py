@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..broker_url import BrokerUrl
+from ...protocol.broker_url import BrokerUrl
 from ..mosquitto import Mosquitto, find_program
 
 
@@ -58,7 +58,7 @@ async def demo_broker(url: BrokerUrl | None) -> AsyncIterator[DemoBroker]:
             finally:
                 await asyncio.to_thread(mosquitto.stop)
         return
-    from ..sim import EmbeddedBroker  # the sim's extra dependencies only when they are used
+    from ...sim import EmbeddedBroker  # the sim's extra dependencies only when they are used
 
     async with EmbeddedBroker() as embedded:
         yield DemoBroker(BrokerUrl(embedded.host, embedded.port), "embedded (amqtt)")

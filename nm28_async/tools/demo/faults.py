@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from ..sim import VirtualModem
-from ..supervisor import LinkState, Session
+from ...sim import VirtualModem
+from ...supervisor import LinkState, Session
 from .brokers import DemoBroker
 from .view import Kind, View
 
@@ -166,4 +166,3 @@ async def until(predicate: Callable[[], bool], limit: float) -> bool:
             return False
         await asyncio.sleep(0.05)
     return True
-

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from .protocol import commands, limits
-from .protocol.redact import MASK
+from . import commands, limits
+from .redact import MASK
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 FORM = "mqtt://[user:password@]host[:port] or mqtts://..."
