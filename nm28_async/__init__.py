@@ -14,6 +14,7 @@ from .errors import (
     Nm28TimeoutError,
     NotConnectedError,
     OpenError,
+    OutboxError,
     OutboxFullError,
     PortLostError,
     PublishError,
@@ -23,12 +24,12 @@ from .errors import (
     UnsubscribeError,
 )
 from .modem import Modem
+from .overflow import Overflow
 from .params import ConnectionParams
 from .protocol.conversation import Statistics
 from .protocol.events import Message, RecvNotice, ResultLine, TextLine
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
-from .queues import Overflow
 from .supervisor import Backoff, LinkState, Session, StateChange
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Nm28TimeoutError",
     "NotConnectedError",
     "OpenError",
+    "OutboxError",
     "OutboxFullError",
     "Overflow",
     "PortLostError",

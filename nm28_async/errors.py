@@ -110,8 +110,14 @@ class QueueOverflowError(Nm28Error):
     """A client's message queue overflowed under the `Overflow.FAIL` policy."""
 
 
-class OutboxFullError(Nm28Error):
-    """A supervised publish found the outbox full: too many already wait for the link."""
+class OutboxError(Nm28Error):
+    """The session's outbox cannot store or read what it holds (a corrupt or unreadable file,
+    a full disk); the message names the file."""
+
+
+class OutboxFullError(OutboxError):
+    """The outbox is full (`Overflow.FAIL`), or too many publishes already wait for the
+    link."""
 
 
 class NotConnectedError(Nm28Error):

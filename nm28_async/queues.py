@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Sequence
 from operator import itemgetter
 from typing import Generic, TypeVar
 
 from .errors import Nm28Error, QueueOverflowError
+from .overflow import Overflow
 from .protocol.events import Message
 
 T = TypeVar("T")
-
-
-class Overflow(enum.Enum):
-    """What a full queue does with a new message; every drop is counted."""
-
-    DROP_OLDEST = "drop_oldest"
-    """Keep the newest messages (telemetry freshness); the default."""
-    DROP_NEWEST = "drop_newest"
-    """Keep what is queued; discard the arrival."""
-    FAIL = "fail"
-    """Discard the arrival and make the consumer's next read raise QueueOverflowError."""
 
 
 class MessageQueue(Generic[T]):
