@@ -23,6 +23,7 @@ from .errors import (
     Nm28TimeoutError,
     PortLostError,
 )
+from .overflow import Overflow
 from .protocol import commands, limits
 from .protocol.commands import Command
 from .protocol.conversation import (
@@ -39,7 +40,7 @@ from .protocol.conversation import (
 from .protocol.events import Final, Garbage, Message, RecvNotice, ResultLine, TextLine
 from .protocol.redact import redact, redact_bytes, redact_wire
 from .protocol.results import ClientConfig, parse_config_block
-from .queues import MessageQueue, Overflow, deliver
+from .queues import MessageQueue, deliver
 from .record import Recorder
 from .transport import Port, open_port
 

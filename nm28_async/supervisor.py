@@ -41,11 +41,12 @@ from .errors import (
     OutboxFullError,
     PortLostError,
 )
+from .overflow import Overflow
 from .params import ConnectionParams
 from .protocol import commands
 from .protocol.codes import OpenResult
 from .protocol.events import Final, Message, ResultLine
-from .queues import MessageQueue, Overflow
+from .queues import MessageQueue
 from .tasks import background_tasks, first_leaf
 
 log = logging.getLogger("nm28_async")
