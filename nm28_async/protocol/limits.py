@@ -18,3 +18,14 @@ MAX_HOST_BYTES: Final = 127
 FLAGS: Final = (0, 1)
 
 CTRL_Z: Final = b"\x1a"
+
+DEFAULT_PACKET_TIMEOUT_S: Final = 10
+"""The module's packet timeout until `configure(pkt_timeout=...)` says otherwise: the one
+value the driver assumes, the virtual NM28 reports and the CLI's help quotes."""
+DEFAULT_PACKET_RETRIES: Final = 3
+
+
+def network_timeout(pkt_timeout: float, retries: int, command_timeout: float) -> float:
+    """How long the network may take to answer a command: long enough for the module's own
+    retransmissions to run out, plus the time its final code may take."""
+    return pkt_timeout * (retries + 1) + command_timeout
