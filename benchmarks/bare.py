@@ -20,7 +20,7 @@ from typing import Any
 
 import serial_asyncio
 
-from nm28_async.transport import READ_SIZE
+from nm28_async.engine.serial_port import READ_SIZE
 
 from . import wire
 

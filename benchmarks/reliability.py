@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import logging
 import statistics
@@ -26,8 +25,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 import nm28_async as nm
+from nm28_async.session import Backoff, LinkState, Session
 from nm28_async.sim import EmbeddedBroker, VirtualModem
-from nm28_async.supervisor import Backoff, LinkState, Session
 from nm28_async.tools.mosquitto import Mosquitto, find_program, free_port
 
 BACKOFF = Backoff(initial=0.05, maximum=0.5)
@@ -205,7 +204,7 @@ async def broker_restart(folder: Path) -> Figures:
         ):
             await receiver.client.configure(clean_session=False)
             # re-applied on every reconnect
-            receiver._params = dataclasses.replace(receiver._params, clean_session=False)
+            receiver._params = receiver._params.with_settings(clean_session=False)
             receiver.link_lost("switch to a persistent session")
             await until(lambda: receiver.reconnects == 1 and receiver.state is LinkState.CONNECTED)
             await receiver.subscribe("rel/restart", qos=1)

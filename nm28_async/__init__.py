@@ -1,7 +1,7 @@
 """nm28_async: an asyncio driver for the MQTT AT interface of the Yuge NM28 5G module."""
 
-from .client import ClientState, MqttClient, Will
-from .engine import Urc
+from .client import ClientState, MqttClient, MqttSettings, Will
+from .engine import EngineSettings
 from .errors import (
     CloseError,
     CommandError,
@@ -25,12 +25,11 @@ from .errors import (
 )
 from .modem import Modem
 from .overflow import Overflow
-from .params import ConnectionParams
 from .protocol.conversation import Statistics
-from .protocol.events import Message, RecvNotice, ResultLine, TextLine
+from .protocol.events import Message, RecvNotice, ResultLine, TextLine, Urc
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
-from .supervisor import Backoff, LinkState, Session, StateChange
+from .session import Backoff, ConnectionParams, LinkState, Session, StateChange
 
 __all__ = [
     "Backoff",
@@ -42,12 +41,14 @@ __all__ = [
     "ConnectionParams",
     "CtwingVersionError",
     "DisconnectError",
+    "EngineSettings",
     "LinkState",
     "Message",
     "Modem",
     "ModemClosedError",
     "ModuleRebootedError",
     "MqttClient",
+    "MqttSettings",
     "Nm28Error",
     "Nm28TimeoutError",
     "NotConnectedError",

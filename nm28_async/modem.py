@@ -1,35 +1,136 @@
 """Modem: the engine, its six MQTT clients, and the `async with` helpers built on them.
 
-It sits above every layer it offers (engine, client, connection, supervision), so that none
-of them imports it: the dependency runs one way.
+A composition, above every layer it offers (engine, client, session), so that none of them
+imports it: the dependency runs one way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from functools import cached_property
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Self, Unpack
 
-from .client import MqttClient
-from .connection import connected
-from .engine import Engine, Urc
-from .params import ConnectionParams
+from .client import MqttClient, MqttSettings, query_config, query_connections, query_open
+from .engine import Engine, EngineOptions, EngineSettings, PortOpener
+from .engine.serial_port import open_serial_port
+from .errors import Nm28Error
 from .protocol import commands, limits
-from .supervisor import Backoff, Session, supervised
+from .protocol.commands import Command
+from .protocol.conversation import Completed, Statistics
+from .protocol.events import Final, Urc
+from .protocol.results import ClientConfig
+from .session import Backoff, ConnectionParams, Session, connected, supervised
 
 
-class Modem(Engine):
+class Modem:
     """One NM28 on one port. Create it with `Modem.open(...)` in an `async with`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.clients = tuple(MqttClient(engine, index) for index in limits.CLIENT_INDEXES)
+
+    def __repr__(self) -> str:
+        return f"<Modem {self.engine.port} {'closed' if self.closed else 'open'}>"
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        port: str,
+        *,
+        baudrate: int = 115200,
+        record: str | Path | None = None,
+        opener: PortOpener = open_serial_port,
+        **settings: Unpack[EngineOptions],
+    ) -> AsyncIterator[Self]:
+        """Open the port, synchronise with the module (`AT` until answered, `ATE0`), yield.
+
+        Every argument is checked before the port is opened (`EngineSettings` says what
+        each setting does). `record` names a file that receives every byte each way, timed,
+        secrets masked (`nm28 sim --replay` plays it back).
+        """
+        engine_settings = EngineSettings(**settings)
+        async with Engine.open(
+            port, engine_settings, baudrate=baudrate, record=record, opener=opener
+        ) as engine:
+            yield cls(engine)
+
+    # --- the engine's ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> str:
+        return self.engine.port
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self.engine.settings
+
+    @property
+    def command_timeout(self) -> float:
+        return self.engine.settings.command_timeout
+
+    @property
+    def closed(self) -> bool:
+        return self.engine.closed
+
+    @property
+    def statistics(self) -> Statistics:
+        """Counters of what was skipped or absorbed: garbage, unexpected finals, reboots..."""
+        return self.engine.statistics
+
+    @property
+    def reboots(self) -> int:
+        return self.engine.reboots
+
+    async def wait_closed(self) -> Nm28Error:
+        """Wait until the modem is closed or its port is lost; return the reason."""
+        return await self.engine.wait_closed()
+
+    async def command(self, line: str, *, timeout: float | None = None) -> list[str]:
+        """Send any AT command; return its information lines (see `Engine.command`)."""
+        return await self.engine.command(line, timeout=timeout)
+
+    async def execute(
+        self, command: Command, *, timeout: float | None = None,
+        result_timeout: float | None = None,
+    ) -> Completed:  # fmt: skip
+        """Run one encoded command to its end (see `Engine.execute`)."""
+        return await self.engine.execute(command, timeout=timeout, result_timeout=result_timeout)
+
+    def urcs(self) -> AsyncIterator[Urc]:
+        """Lines no command claimed (registration, banners, unknown URCs), as they come."""
+        return self.engine.urcs()
+
+    def add_urc_listener(self, listener: Callable[[Urc], None]) -> Callable[[], None]:
+        return self.engine.add_urc_listener(listener)
+
+    def add_unexpected_final_listener(
+        self, listener: Callable[[Final], None]
+    ) -> Callable[[], None]:
+        return self.engine.add_unexpected_final_listener(listener)
+
+    def add_reboot_listener(self, listener: Callable[[Urc], None]) -> Callable[[], None]:
+        return self.engine.add_reboot_listener(listener)
+
+    # --- the clients' ------------------------------------------------------------------------
 
     def client(self, index: int) -> MqttClient:
         """The MQTT client at `index` (0..5): the same object on every call."""
         commands.check_index(index)
         return self.clients[index]
 
-    @cached_property
-    def clients(self) -> tuple[MqttClient, ...]:
-        return tuple(MqttClient(self, index) for index in limits.CLIENT_INDEXES)
+    async def query_config(self) -> dict[int, ClientConfig]:
+        """`AT+MQTTCFG?`: every client's configuration as the module reports it."""
+        return await query_config(self.engine)
+
+    async def query_open(self) -> dict[int, tuple[str, int]]:
+        """`AT+MQTTOPEN?`: host and port of each client whose network is open."""
+        return await query_open(self.engine)
+
+    async def query_connections(self) -> dict[int, bool]:
+        """`AT+MQTTCONN?`: whether each client reports an MQTT connection."""
+        return await query_connections(self.engine)
 
     def mqtt(
         self,
@@ -40,15 +141,15 @@ class Modem(Engine):
         client_id: str,
         username: str = "",
         password: str = "",
-        **config: Any,
+        **settings: Unpack[MqttSettings],
     ) -> AbstractAsyncContextManager[MqttClient]:
         """`async with modem.mqtt(0, host, 1883, client_id=...) as client:` configures (any
-        `MqttClient.configure` keyword), opens and connects; disconnects and closes on exit.
+        `MqttSettings` keyword), opens and connects; disconnects and closes on exit.
         Every argument is checked here: a bad one is a ValueError at the call."""
         client = self.client(index)
         params = ConnectionParams(
             host=host, port=port, client_id=client_id, username=username, password=password,
-            **config,
+            **settings,
         )  # fmt: skip
         return connected(client, params)
 
@@ -66,18 +167,18 @@ class Modem(Engine):
         outbox_size: int = 100,
         publish_timeout: float | None = 60.0,
         status_urc: Callable[[Urc], bool] | None = None,
-        **config: Any,
+        **settings: Unpack[MqttSettings],
     ) -> AbstractAsyncContextManager[Session]:
-        """A supervised client: kept configured (`config` as for `MqttClient.configure`),
+        """A supervised client: kept configured (`settings` as for `MqttClient.configure`),
         open, connected and subscribed, reconnecting with backoff. See `Session`. Every
         argument is checked here: a bad one is a ValueError at the call."""
         client = self.client(index)
         params = ConnectionParams(
             host=host, port=port, client_id=client_id, username=username, password=password,
-            **config,
+            **settings,
         )  # fmt: skip
         session = Session(
-            self,
+            self.engine,
             client,
             params,
             backoff=backoff,
@@ -87,7 +188,3 @@ class Modem(Engine):
             status_urc=status_urc,
         )
         return supervised(session)
-
-    def _rebooted(self) -> None:
-        for client in self.clients:
-            client._reset()

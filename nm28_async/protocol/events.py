@@ -114,3 +114,6 @@ class Garbage:
 
 
 Event = Final | ResultLine | TextLine | Prompt | Echo | Message | RecvNotice | Garbage
+
+Urc = ResultLine | TextLine | RecvNotice | Message
+"""What `urcs()` yields: lines no command claimed, and messages no client can take."""

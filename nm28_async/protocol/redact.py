@@ -1,7 +1,7 @@
 """Masks secrets in any text that may reach a log, a repr or an exception message."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 MASK = "***"
 
@@ -67,3 +67,46 @@ def redact_wire(data: bytes | bytearray, secrets: Iterable[str] = ()) -> str:
         else:
             out.append(redact(part))
     return "".join(out)
+
+
+class StreamMask:
+    """Masks secrets in a byte stream that comes in pieces.
+
+    A module that echoes a few bytes per read splits a password across reads, and masking
+    each read alone lets every piece through. The tail of a piece that could begin a secret
+    is held back until the next piece shows whether it does (`flush` gives it up at the end).
+    """
+
+    def __init__(self) -> None:
+        self._secrets: set[bytes] = set()
+        self._held = b""
+
+    def add(self, secrets: Iterable[str]) -> None:
+        self._secrets.update(secret.encode("utf-8") for secret in secrets if secret)
+
+    def feed(self, data: bytes) -> bytes:
+        """What of the stream so far can be shown: masked, less a tail still in doubt."""
+        if not self._secrets:
+            return data
+        data = self._held + data
+        for secret in self._secrets:
+            data = data.replace(secret, MASK.encode())
+        hold = max(map(_partial_suffix(data), self._secrets))
+        self._held = data[len(data) - hold :]
+        return data[: len(data) - hold]
+
+    def flush(self) -> bytes:
+        held, self._held = self._held, b""
+        return held
+
+
+def _partial_suffix(data: bytes) -> Callable[[bytes], int]:
+    """The length of the longest tail of `data` that is a proper beginning of a secret."""
+
+    def length(secret: bytes) -> int:
+        for size in range(min(len(secret) - 1, len(data)), 0, -1):
+            if data.endswith(secret[:size]):
+                return size
+        return 0
+
+    return length

@@ -343,7 +343,7 @@ async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:
         ) as modem:
             for command in prepared:
                 say(f"> {command.log_text}")
-                for shown in answer(await modem._execute(command)):
+                for shown in answer(await modem.execute(command)):
                     say(shown)
     except Nm28Error as exc:
         return fail("nm28 at", exc, EXIT_FAILED)

@@ -10,8 +10,8 @@ from support.brokers import MosquittoFactory
 from support.rig import FAST_BACKOFF, wait_reconnected
 
 import nm28_async as nm
+from nm28_async.session import LinkState
 from nm28_async.sim import VirtualModem
-from nm28_async.supervisor import LinkState
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from support.brokers import BrokerInfo
 from support.rig import FAST_BACKOFF, collect, wait_until
 
 import nm28_async as nm
+from nm28_async.session import LinkState, Session
 from nm28_async.sim import VirtualModem
-from nm28_async.supervisor import LinkState, Session
 
 pytestmark = pytest.mark.e2e
 

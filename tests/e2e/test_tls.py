@@ -11,8 +11,8 @@ from support.rig import FAST_BACKOFF, collect
 from support.tls_ca import CertAuthority, make_ca, make_cert_authority
 
 import nm28_async as nm
+from nm28_async.session import LinkState
 from nm28_async.sim import VirtualModem
-from nm28_async.supervisor import LinkState
 
 pytestmark = pytest.mark.e2e
 

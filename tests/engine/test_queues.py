@@ -7,9 +7,9 @@ import inspect
 
 import pytest
 
+from nm28_async.engine.queues import MessageQueue
 from nm28_async.errors import Nm28Error, QueueOverflowError
 from nm28_async.overflow import Overflow
-from nm28_async.queues import MessageQueue
 
 
 async def drain(queue: MessageQueue[int]) -> list[int]:

@@ -252,15 +252,15 @@ async def test_msg_ids_skip_ids_in_flight() -> None:
         await mod.wait_for("AT+MQTTSUB=*")
         # Wrap the counter all the way round: ids 2..65535 are used and released.
         for expected in range(2, 65536):
-            msg_id = client._allocate_msg_id()
-            assert msg_id == expected
-            client._release_msg_id(msg_id)
+            with client._msg_ids.held() as msg_id:
+                assert msg_id == expected
         # 1 is still in flight, so the next id is 2.
         assert await asyncio.wait_for(client.publish("t", b"x", qos=1), 10.0) == 2
         assert mod.payloads[0][0] == 'AT+MQTTPUBEX=0,2,1,0,0,"t",1'
         release.set()
         assert await asyncio.wait_for(pending, 10.0) == 1
-        assert client._allocate_msg_id() == 3
+        with client._msg_ids.held() as msg_id:
+            assert msg_id == 3
 
 
 @pytest.mark.asyncio

@@ -3,7 +3,6 @@ cancellation and reboot, on a fake clock."""
 
 from __future__ import annotations
 
-import inspect
 from itertools import pairwise
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.talk import LOCAL, NETWORK, Talk
 
-from nm28_async.engine import DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, Engine, network_timeout
+from nm28_async.engine import EngineSettings
 from nm28_async.protocol import commands as c
 from nm28_async.protocol.conversation import (
     FRAME_QUIET_GAP,
@@ -25,6 +24,15 @@ from nm28_async.protocol.conversation import (
     Unsolicited,
 )
 from nm28_async.protocol.events import Final, FinalKind, Message, ResultLine, TextLine
+from nm28_async.protocol.limits import (
+    DEFAULT_PACKET_RETRIES as DEFAULT_RETRIES,
+)
+from nm28_async.protocol.limits import (
+    DEFAULT_PACKET_TIMEOUT_S as DEFAULT_PKT_TIMEOUT,
+)
+from nm28_async.protocol.limits import (
+    network_timeout,
+)
 from nm28_async.protocol.results import Answer, OpenAnswer, PublishAnswer, SubscribeAnswer
 
 OK = b"\r\nOK\r\n"
@@ -469,7 +477,7 @@ def test_phantom_length_costs_one_message_not_the_commands() -> None:
 def test_harness_timeouts_are_the_engines_defaults() -> None:
     """The harness's deadlines are the engine's: its default command timeout, and the network
     deadline that follows from the module's default packet timeout and retries."""
-    command_timeout = inspect.signature(Engine).parameters["command_timeout"].default
+    command_timeout = EngineSettings().command_timeout
     assert command_timeout == LOCAL
     assert network_timeout(DEFAULT_PKT_TIMEOUT, DEFAULT_RETRIES, command_timeout) == NETWORK
 

@@ -116,7 +116,7 @@ async def test_bad_mqtt_and_session_arguments_raise_at_the_call_and_send_nothing
         with pytest.raises(ValueError, match="client_index"):
             modem.mqtt(6, **connection())
         with pytest.raises(TypeError):  # an unknown option, as for any Python call
-            modem.session(0, **connection(), keep_alive=60)
+            modem.session(0, **connection(), keep_alive=60)  # type: ignore[call-arg]
         assert mod.lines == ["AT", "ATE0"]
 
 

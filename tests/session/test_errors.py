@@ -11,7 +11,7 @@ from support.rig import FAST_BACKOFF
 from support.scripted_module import Exchange, ScriptedModule
 
 import nm28_async as nm
-from nm28_async.supervisor import Session
+from nm28_async.session.supervisor import Session
 
 
 @pytest.mark.asyncio

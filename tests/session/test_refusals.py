@@ -15,7 +15,8 @@ from support.rig import FAST_BACKOFF
 from support.scripted_module import Exchange, Handler, Pattern, ScriptedModule, success_result
 
 import nm28_async as nm
-from nm28_async.supervisor import REFUSED_PUBLISH_ATTEMPTS, Backoff, LinkState, Session
+from nm28_async.session import Backoff, LinkState, Session
+from nm28_async.session.supervisor import REFUSED_PUBLISH_ATTEMPTS
 
 
 @asynccontextmanager

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from nm28_async.engine.recorder import Recorder
+from nm28_async.engine.tap import WireTap
 from nm28_async.protocol.recording import Record
-from nm28_async.record import Recorder
 from nm28_async.sim.replay import ReplayScript
 from nm28_async.sim.replay import read_recording as read
 
@@ -65,11 +66,11 @@ def test_a_secret_mask_matches_no_quote() -> None:
 
 def test_recorder_masks_secrets_and_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "session.jsonl"
-    recorder = Recorder(path)
-    recorder.mask(["hunter2"])
-    recorder.tx(b'AT+MQTTCONN=0,"id","user","hunter2"\r')
-    recorder.rx(b"\r\n\xff\x00binary hunter2\r\n")
-    recorder.close()
+    tap = WireTap(Recorder(path))
+    tap.mask(["hunter2"])
+    tap.tx(b'AT+MQTTCONN=0,"id","user","hunter2"\r')
+    tap.rx(b"\r\n\xff\x00binary hunter2\r\n")
+    tap.close()
     assert b"hunter2" not in path.read_bytes()
     records = list(read(path))
     assert [r.direction for r in records] == ["tx", "rx"]

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from nm28_async.protocol.events import Message
-from nm28_async.supervisor import Backoff, LinkState, Session
+from nm28_async.session import Backoff, LinkState, Session
 
 FAST_BACKOFF = Backoff(initial=0.05, maximum=0.5, factor=2.0, jitter=0.2)
 

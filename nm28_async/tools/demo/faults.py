@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from ...session import LinkState, Session
 from ...sim import VirtualModem
-from ...supervisor import LinkState, Session
 from .brokers import DemoBroker
 from .view import Kind, View
 

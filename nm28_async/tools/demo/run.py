@@ -27,7 +27,7 @@ from ...modem import Modem
 from ...platforms import ctwing
 from ...protocol import limits
 from ...protocol.broker_url import BrokerUrl
-from ...supervisor import Backoff, LinkState, Session
+from ...session import Backoff, LinkState, Session
 from .brokers import demo_broker
 from .faults import Gate, Stage, run_faults, until
 from .platform import COMMANDS, TELEMETRY, Platform

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from ...supervisor import Session
+from ...session import Session
 from .faults import FaultLog
 from .platform import Platform
 from .view import View

@@ -177,7 +177,7 @@ async def _read_eval_print(modem: Modem, screen: Screen, keyboard: Keyboard) -> 
             screen.show(f"invalid: {exc}")
             continue
         try:
-            done = await modem._execute(command)
+            done = await modem.execute(command)
         except CommandError as exc:
             screen.show(str(exc.final))
         except (PortLostError, ModemClosedError):

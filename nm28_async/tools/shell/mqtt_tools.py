@@ -22,9 +22,9 @@ import anyio
 from ...client import Will
 from ...errors import Nm28Error
 from ...modem import Modem
-from ...params import ConnectionParams
 from ...protocol import commands, limits
 from ...protocol.events import Message
+from ...session import ConnectionParams
 from .common import (
     EXIT_FAILED,
     EXIT_OK,

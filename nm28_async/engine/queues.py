@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Sequence
 from operator import itemgetter
 from typing import Generic, TypeVar
 
-from .errors import Nm28Error, QueueOverflowError
-from .overflow import Overflow
-from .protocol.events import Message
+from ..errors import Nm28Error, QueueOverflowError
+from ..overflow import Overflow
+from ..protocol.events import Message
 
 T = TypeVar("T")
 

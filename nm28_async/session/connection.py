@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from .client import MqttClient
-from .errors import ConnectError, ModemClosedError, Nm28Error, OpenError, PortLostError
+from ..client import MqttClient
+from ..errors import ConnectError, ModemClosedError, Nm28Error, OpenError, PortLostError
 from .params import ConnectionParams
 
 log = logging.getLogger("nm28_async")

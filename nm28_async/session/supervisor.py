@@ -16,22 +16,16 @@ backoff delay first, so nothing that fails at once can make a reconnect storm.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
-import math
-import random
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
 
-from .client import ClientState, MqttClient
-from .connection import tear_down
-from .engine import Engine, Urc
-from .errors import (
+from ..client import ClientState, MqttClient, query_connections
+from ..engine import Engine, MessageQueue
+from ..errors import (
     ModemClosedError,
     ModuleRebootedError,
     Nm28Error,
@@ -41,13 +35,15 @@ from .errors import (
     OutboxFullError,
     PortLostError,
 )
-from .overflow import Overflow
+from ..overflow import Overflow
+from ..protocol import commands
+from ..protocol.codes import OpenResult
+from ..protocol.events import Final, Message, ResultLine, Urc
+from ..tasks import background_tasks, first_leaf
+from .backoff import Backoff
+from .connection import tear_down
 from .params import ConnectionParams
-from .protocol import commands
-from .protocol.codes import OpenResult
-from .protocol.events import Final, Message, ResultLine
-from .queues import MessageQueue
-from .tasks import background_tasks, first_leaf
+from .states import LinkState, StateChange
 
 log = logging.getLogger("nm28_async")
 
@@ -57,50 +53,6 @@ REFUSED_PUBLISH_ATTEMPTS = 3
 """How many times a waiting publish is tried while the module refuses it on a live link."""
 _CHECK_MSG_ID = 1
 """Any valid message id: the encoders check a call's arguments with it, nothing is sent."""
-
-
-class LinkState(enum.Enum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    BACKING_OFF = "backing off"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    state: LinkState
-    reason: str
-    at: float = field(default_factory=time.monotonic)
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with jitter between reconnection attempts."""
-
-    initial: float = 0.5
-    maximum: float = 30.0
-    factor: float = 2.0
-    jitter: float = 0.2
-
-    def __post_init__(self) -> None:
-        commands.check_duration("backoff initial", self.initial)
-        commands.check_duration("backoff maximum", self.maximum)
-        if self.maximum < self.initial:
-            raise ValueError(f"backoff maximum {self.maximum} is below initial {self.initial}")
-        _check_number("backoff factor", self.factor, 1.0, math.inf)
-        _check_number("backoff jitter", self.jitter, 0.0, 1.0)
-
-    def delay(self, attempt: int) -> float:
-        # the exponent is capped: factor**attempt overflows a float after ~1000 attempts
-        base = min(self.maximum, self.initial * self.factor ** min(attempt, 64))
-        return base * (1 + random.uniform(-self.jitter, self.jitter))
-
-
-def _check_number(name: str, value: float, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number, got {type(value).__name__}")
-    if not low <= value < high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}), got {value}")
 
 
 def default_status_urc(index: int) -> Callable[[Urc], bool]:
@@ -165,7 +117,6 @@ class Session:
         self._lost_reason = ""
         self._check = asyncio.Event()
         self._waiting_publishes = 0
-        self._seen_reboots = modem.reboots
         self.reconnects = 0
 
     def __repr__(self) -> str:
@@ -334,7 +285,7 @@ class Session:
     async def _link_up(self) -> bool:
         """Whether `AT+MQTTCONN?` reports this client connected (False if it cannot tell)."""
         try:
-            connections = await self._modem.query_connections()
+            connections = await query_connections(self._modem)
         except (ModemClosedError, PortLostError):
             raise
         except Nm28Error as exc:
@@ -364,6 +315,7 @@ class Session:
         """
         remove_urc = self._modem.add_urc_listener(self._on_urc)
         remove_final = self._modem.add_unexpected_final_listener(self._on_unexpected_final)
+        remove_reboot = self._modem.add_reboot_listener(self._on_reboot)
         reason = "session ended"
         error: Nm28Error | None = None
         try:
@@ -382,6 +334,7 @@ class Session:
         finally:
             remove_urc()
             remove_final()
+            remove_reboot()
             if error is None and self._modem.closed:
                 error = await self._modem.wait_closed()  # returns at once: it does not suspend
                 reason = str(error)
@@ -501,11 +454,11 @@ class Session:
             log.info("client %d: unexpected %s, checking the link", self.client.index, final)
             self._check.set()
 
+    def _on_reboot(self, banner: Urc) -> None:
+        self.link_lost("module rebooted")
+
     def _on_urc(self, urc: Urc) -> None:
-        if self._modem.reboots != self._seen_reboots:
-            self._seen_reboots = self._modem.reboots
-            self.link_lost("module rebooted")
-        elif self._status_urc(urc):
+        if self._status_urc(urc):
             self.link_lost(f"status URC {urc}")
 
     def _set_state(self, state: LinkState, reason: str) -> None:

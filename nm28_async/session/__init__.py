@@ -1,0 +1,18 @@
+"""The session layer: one client kept connected (supervision), and `modem.mqtt()`'s
+configure-open-connect, above the client layer."""
+
+from .backoff import Backoff
+from .connection import connected
+from .params import ConnectionParams
+from .states import LinkState, StateChange
+from .supervisor import Session, supervised
+
+__all__ = [
+    "Backoff",
+    "ConnectionParams",
+    "LinkState",
+    "Session",
+    "StateChange",
+    "connected",
+    "supervised",
+]
