@@ -1,5 +1,7 @@
 """nm28_async: an asyncio driver for the MQTT AT interface of the Yuge NM28 5G module."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .client import ClientState, MqttClient, MqttSettings, Will
 from .engine import EngineSettings
 from .errors import (
@@ -30,6 +32,11 @@ from .protocol.events import Message, RecvNotice, ResultLine, TextLine, Urc
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
 from .session import Backoff, ConnectionParams, LinkState, Session, StateChange
+
+try:
+    __version__ = version("nm28-async")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Backoff",
@@ -70,5 +77,6 @@ __all__ = [
     "UnsubscribeError",
     "Urc",
     "Will",
+    "__version__",
     "topic_matches",
 ]
