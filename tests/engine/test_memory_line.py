@@ -48,7 +48,7 @@ async def test_a_call_that_times_out_leaves_the_channel_usable() -> None:
     async with nm.Modem.open("memory", opener=line.open) as modem:
         at = await asyncio.wait_for(opening, LIMIT)
         client = modem.client(0)
-        with pytest.raises(nm.Nm28TimeoutError, match="within 0.2 s"):
+        with pytest.raises(nm.Nm28TimeoutError, match=r"within 0\.2 s"):
             await client.open("broker", 1883, timeout=0.2)  # the module never answers
         at = await line.wait_written(b"AT+MQTTOPEN=0", at)
         # The module answers late: the final code is absorbed, the next command goes through.
