@@ -3,10 +3,12 @@ and a reader of every live entry."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from nm28_async.outbox import Entry, MemoryStore, OutboxStore, SqliteStore
 
@@ -42,3 +44,17 @@ async def drain(store: OutboxStore) -> list[Entry]:
         entries.append(entry)
         await store.delivered(entry.id)
     return entries
+
+
+async def until(condition: Callable[[], bool], ceiling: float = 30.0) -> None:
+    """Wait until `condition()` holds (what it reads has no event), failing after `ceiling`
+    seconds: a generous bound, not a timing assertion."""
+    with anyio.fail_after(ceiling):
+        while not condition():  # noqa: ASYNC110 (polls a count, bounded by the ceiling)
+            await anyio.sleep(0.001)
+
+
+async def open_and_close(kind: str, tmp_path: Path, **options: Any) -> None:
+    """Open a store of `kind` with `options` and close it: for tests of refused options."""
+    async with opened(kind, tmp_path, **options):
+        pass

@@ -55,7 +55,8 @@ async def test_no_sqlite_work_runs_on_the_event_loop_thread(tmp_path: Path) -> N
         await store.enqueue("t", b"x")
         await store.peek()
         await store.delivered(1)
-    assert seen and threading.get_ident() not in seen
+    assert seen
+    assert threading.get_ident() not in seen
 
 
 @pytest.mark.asyncio
@@ -222,9 +223,13 @@ async def test_a_full_disk_fails_enqueue_and_keeps_what_was_stored(tmp_path: Pat
     async with await SqliteStore.open(path, "c") as store:
         stored += [await store.enqueue("t", b"early" * 100) for _ in range(5)]
         await store.limit_pages(1)  # the cap is the file's size: no page may be added
-        with pytest.raises(OutboxError, match="full") as caught:
+
+        async def fill() -> None:
             for _ in range(1000):
                 stored.append(await store.enqueue("t", b"x" * 2048))
+
+        with pytest.raises(OutboxError, match="full") as caught:
+            await fill()
         assert str(path) in str(caught.value)
         assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
         assert store.stats.depth == len(stored)
@@ -240,10 +245,12 @@ async def test_a_full_disk_fails_enqueue_and_keeps_what_was_stored(tmp_path: Pat
             async with anyio.create_task_group() as tg:
                 for _ in range(20):
                     tg.start_soon(one)
-        assert failures and len(failures) + len(stored) >= 20
+        assert failures
+        assert len(failures) + len(stored) >= 20
         assert store.stats.depth == len(stored)
         head = await store.peek()  # reading and delivering still work
-        assert head is not None and head.id == stored[0]
+        assert head is not None
+        assert head.id == stored[0]
         await store.delivered(head.id)
         delivered = stored.pop(0)
     async with await SqliteStore.open(path, "c") as store:

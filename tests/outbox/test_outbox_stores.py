@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbox_fixtures import KINDS, FakeClock, drain, opened
+from outbox_fixtures import KINDS, FakeClock, drain, open_and_close, opened
 
 from nm28_async import OutboxError, OutboxFullError, Overflow
-from nm28_async.outbox import MemoryStore, OutboxStats, Policy, SqliteStore
+from nm28_async.outbox import OutboxStats, Policy
 
 pytestmark = pytest.mark.parametrize("kind", KINDS)
 
@@ -20,7 +20,8 @@ pytestmark = pytest.mark.parametrize("kind", KINDS)
 async def test_entries_come_out_in_the_order_they_were_stored(kind: str, tmp_path: Path) -> None:
     async with opened(kind, tmp_path) as store:
         ids = [await store.enqueue("t/a", f"m{i}".encode(), qos=i % 2) for i in range(20)]
-        assert ids == sorted(ids) and len(set(ids)) == 20
+        assert ids == sorted(ids)
+        assert len(set(ids)) == 20
         entries = await drain(store)
         assert [e.id for e in entries] == ids
         assert [e.payload for e in entries] == [f"m{i}".encode() for i in range(20)]
@@ -61,7 +62,8 @@ async def test_entries_older_than_max_age_expire_unsent(kind: str, tmp_path: Pat
         clock.now += 31  # the first three are 61 s old, the last 31 s
         assert store.stats.depth == 4  # expiry happens at the next operation
         entry = await store.peek()
-        assert entry is not None and entry.id == young
+        assert entry is not None
+        assert entry.id == young
         assert store.stats == OutboxStats(1, 31.0, 0, 3, 0, 0)
         assert young not in old
         clock.now += 30
@@ -78,10 +80,12 @@ async def test_refusals_are_bounded_then_the_entry_is_a_dead_letter(
         good = await store.enqueue("t/good", b"y")
         assert [await store.refused(bad) for _ in range(3)] == [False, False, True]
         head = await store.peek()
-        assert head is not None and head.id == good  # the dead one no longer blocks
+        assert head is not None
+        assert head.id == good
         dead = await store.dead_letters()
         assert [(e.id, e.topic, e.attempts) for e in dead] == [(bad, "t/bad", 3)]
-        assert store.stats.dead == 1 and store.stats.depth == 1
+        assert store.stats.dead == 1
+        assert store.stats.depth == 1
         assert await store.refused(bad) is False  # no longer live: nothing happens
         assert store.stats.dead == 1
 
@@ -93,7 +97,8 @@ async def test_a_refusal_shows_in_the_entry_attempts(kind: str, tmp_path: Path) 
         await store.refused(entry_id)
         await store.refused(entry_id)
         entry = await store.peek()
-        assert entry is not None and entry.attempts == 2
+        assert entry is not None
+        assert entry.attempts == 2
 
 
 @pytest.mark.asyncio
@@ -111,7 +116,8 @@ async def test_dead_letters_are_kept_up_to_the_size(kind: str, tmp_path: Path) -
 async def test_drop_oldest_makes_room_and_counts(kind: str, tmp_path: Path) -> None:
     async with opened(kind, tmp_path, size=3, overflow=Overflow.DROP_OLDEST) as store:
         ids = [await store.enqueue("t", bytes([i + 1])) for i in range(5)]
-        assert store.stats.depth == 3 and store.stats.dropped == 2
+        assert store.stats.depth == 3
+        assert store.stats.dropped == 2
         assert [e.id for e in await drain(store)] == ids[2:]
 
 
@@ -122,7 +128,8 @@ async def test_fail_raises_outbox_full_and_stores_nothing(kind: str, tmp_path: P
         with pytest.raises(OutboxFullError):
             await store.enqueue("t", b"c")
         assert isinstance(OutboxFullError(), OutboxError)
-        assert store.stats.depth == 2 and store.stats.dropped == 0
+        assert store.stats.depth == 2
+        assert store.stats.dropped == 0
         assert store.last_id == ids[-1]  # no id was spent on the refused message
         await store.delivered(ids[0])
         assert await store.enqueue("t", b"c") == ids[-1] + 1  # room again
@@ -184,7 +191,8 @@ async def test_invalid_arguments_raise_value_error_and_store_nothing(
     async with opened(kind, tmp_path) as store:
         with pytest.raises(ValueError):  # noqa: PT011 (the encoders' messages vary)
             await store.enqueue(**{**arguments, **bad})
-        assert store.stats.depth == 0 and store.last_id == 0
+        assert store.stats.depth == 0
+        assert store.last_id == 0
         assert await store.peek() is None
 
 
@@ -218,17 +226,11 @@ async def test_bad_policies_raise_value_error(
     with pytest.raises(ValueError):  # noqa: PT011
         Policy(**bad)
     with pytest.raises(ValueError):  # noqa: PT011
-        if kind == "memory":
-            MemoryStore(**bad)
-        else:
-            await SqliteStore.open(tmp_path / "o.sqlite", "c", **bad)
-    assert not (tmp_path / "o.sqlite").exists()
+        await open_and_close(kind, tmp_path, **bad)
+    assert not (tmp_path / "outbox.sqlite").exists()
 
 
 @pytest.mark.asyncio
 async def test_drop_newest_is_refused_with_the_reason(kind: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"after enqueue accepted it.*Overflow\.FAIL"):
-        if kind == "memory":
-            MemoryStore(overflow=Overflow.DROP_NEWEST)
-        else:
-            await SqliteStore.open(tmp_path / "o.sqlite", "c", overflow=Overflow.DROP_NEWEST)
+        await open_and_close(kind, tmp_path, overflow=Overflow.DROP_NEWEST)
