@@ -145,7 +145,7 @@ _LAYOUTS: dict[str, _Layout] = {
     "C5GREG": _Layout(6, 7, frozenset({1, 4, 6, 8}), 5),
 }
 REGISTRATION_DOMAINS = ("C5GREG", "CEREG", "CGREG", "CREG")
-"""The registration commands, newest radio first (the order `status()` asks them in)."""
+"""The registration commands, newest radio first: the order to ask them in."""
 
 
 class RegistrationLine(NamedTuple):
@@ -197,8 +197,9 @@ def parse_registration_urc(line: AnswerLine) -> RegistrationChange:
     return _registration(domain, tokens, text)
 
 
-def _is_read(domain: str, tokens: tuple[_Token, ...], answer_expected: bool) -> bool:
-    """Whether a registration line is a read answer; see `registration_urc_or_read`."""
+def _shape(domain: str, tokens: tuple[_Token, ...]) -> bool | None:
+    """True for a read answer's shape, False for a URC's, None when it could be either;
+    see `registration_urc_or_read`."""
     if len(tokens) < 2:
         return False
     first, second = tokens[0], tokens[1]
@@ -209,11 +210,13 @@ def _is_read(domain: str, tokens: tuple[_Token, ...], answer_expected: bool) -> 
         return False
     count, urc = len(tokens), layout.urc_counts
     if count > max(urc) + 1:  # more than either form has: extra fields of a later release
-        return answer_expected
+        return None
     read_fits, urc_fits = count - 1 in urc, count in urc
-    if read_fits != urc_fits:
-        return read_fits
-    return answer_expected
+    return read_fits if read_fits != urc_fits else None
+
+
+def _urc(domain: str, tokens: tuple[_Token, ...], text: str) -> RegistrationLine:
+    return RegistrationLine(_registration(domain, tokens, text), False, None)
 
 
 def registration_urc_or_read(line: AnswerLine, answer_expected: bool) -> RegistrationLine:
@@ -225,13 +228,22 @@ def registration_urc_or_read(line: AnswerLine, answer_expected: bool) -> Registr
     is quoted, empty, or not a bare decimal of one or two digits (`"1A2B"`, `00C3`) is a
     URC's `<tac>`/`<lac>` (a read answer's is `<stat>`); a field count 27.007 allows for
     one form only decides (`+CEREG: 2,1` is a read answer: no URC has two fields).
-    Otherwise (`+CREG: 2,1,00C3,A2F1`, a read answer without `<AcT>` or a URC with it)
-    `answer_expected` decides: read form while a query waits, URC form otherwise.
+    Otherwise (`+CGREG: 2,1,1234,00005678,7`: a read answer without `<rac>`, or a URC
+    with it) `answer_expected` decides, read form while a query waits, URC form otherwise;
+    if the line does not parse in that form, the other is tried.
     """
     domain, tokens, text = _expect(line, *REGISTRATION_DOMAINS)
-    if _is_read(domain, tokens, answer_expected):
-        return _read(domain, tokens, text)
-    return RegistrationLine(_registration(domain, tokens, text), False, None)
+    shape = _shape(domain, tokens)
+    if shape is not None:
+        return (_read if shape else _urc)(domain, tokens, text)
+    first, second = (_read, _urc) if answer_expected else (_urc, _read)
+    try:
+        return first(domain, tokens, text)
+    except ValueError as error:
+        try:
+            return second(domain, tokens, text)
+        except ValueError:
+            raise error from None
 
 
 def registration_answer(lines: Iterable[AnswerLine], domain: str) -> RegistrationChange | None:
