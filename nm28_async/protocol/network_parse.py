@@ -281,17 +281,19 @@ def parse_csq(line: AnswerLine) -> Signal:
 
 
 class _Scale(NamedTuple):
-    """A `+CESQ` index to a physical value: `offset + step * index` for 0..top."""
+    """A `+CESQ` index 0..top: 0 is below `lowest`, index i at least
+    `lowest + step * (i - 1)` (27.007's bins), which it reads as."""
 
     what: str
     top: int
-    offset: float
+    lowest: float
     step: float
     unknown: int = 255
 
 
-# Index 0 maps to the threshold it stands below (rsrp 0 is "< -140 dBm"), each further
-# index one step up, as 27.007 numbers them.
+# Each index reads as the least value its bin holds (rsrp 51 is -90 <= rsrp < -89 dBm:
+# -90), so the top one is exact (rsrp 97, ">= -44 dBm", is -44) and a value the virtual
+# NM28 scales reads back as it was set; index 0 reads one step below its threshold.
 _RSRQ = _Scale("<rsrq>", 34, -19.5, 0.5)
 _RSRP = _Scale("<rsrp>", 97, -140.0, 1.0)
 _SS_RSRQ = _Scale("<ss_rsrq>", 127, -43.0, 0.5)
@@ -309,7 +311,7 @@ def _scaled(tokens: tuple[_Token, ...], at: int, scale: _Scale, text: str) -> fl
         return None
     if value > scale.top:
         raise ValueError(f"{scale.what} {value} is outside 0..{scale.top} in {text!r}")
-    return scale.offset + scale.step * value
+    return scale.lowest + scale.step * (value - 1)
 
 
 def parse_cesq(line: AnswerLine) -> Signal:

@@ -319,27 +319,27 @@ def test_csq(text: str, rssi: float | None) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("+CESQ: 99,99,255,255,20,45", Signal(rsrp_dbm=-95.0, rsrq_db=-9.5)),
+        ("+CESQ: 99,99,255,255,20,45", Signal(rsrp_dbm=-96.0, rsrq_db=-10.0)),
         # 5G: SS values, and a SINR
         (
             "+CESQ: 99,99,255,255,255,255,30,80,60",
-            Signal(rsrp_dbm=-76.0, rsrq_db=-28.0, sinr_db=7.0),
+            Signal(rsrp_dbm=-77.0, rsrq_db=-28.5, sinr_db=6.5),
         ),
         # both known: 5G's win
-        ("+CESQ: 99,99,255,255,20,45,30,80,60", Signal(rsrp_dbm=-76.0, rsrq_db=-28.0, sinr_db=7.0)),
+        ("+CESQ: 99,99,255,255,20,45,30,80,60", Signal(rsrp_dbm=-77.0, rsrq_db=-28.5, sinr_db=6.5)),
         # 5G's not known: LTE's, and no SINR
-        ("+CESQ: 99,99,255,255,20,45,255,255,255", Signal(rsrp_dbm=-95.0, rsrq_db=-9.5)),
-        ("+CESQ: 99,99,255,255,20,45,255,80,255", Signal(rsrp_dbm=-76.0, rsrq_db=-9.5)),
+        ("+CESQ: 99,99,255,255,20,45,255,255,255", Signal(rsrp_dbm=-96.0, rsrq_db=-10.0)),
+        ("+CESQ: 99,99,255,255,20,45,255,80,255", Signal(rsrp_dbm=-77.0, rsrq_db=-10.0)),
         ("+CESQ: 99,99,255,255,255,255", Signal()),
-        ("+CESQ: 99,99,255,255,0,0", Signal(rsrp_dbm=-140.0, rsrq_db=-19.5)),
-        ("+CESQ: 99,99,255,255,34,97", Signal(rsrp_dbm=-43.0, rsrq_db=-2.5)),
+        ("+CESQ: 99,99,255,255,0,0", Signal(rsrp_dbm=-141.0, rsrq_db=-20.0)),
+        ("+CESQ: 99,99,255,255,34,97", Signal(rsrp_dbm=-44.0, rsrq_db=-3.0)),
         (
             "+CESQ: 99,99,255,255,255,255,0,0,0",
-            Signal(rsrp_dbm=-156.0, rsrq_db=-43.0, sinr_db=-23.0),
+            Signal(rsrp_dbm=-157.0, rsrq_db=-43.5, sinr_db=-23.5),
         ),
         (
             "+CESQ: 99,99,255,255,255,255,127,126,127",
-            Signal(rsrp_dbm=-30.0, rsrq_db=20.5, sinr_db=40.5),
+            Signal(rsrp_dbm=-31.0, rsrq_db=20.0, sinr_db=40.0),
         ),
         ("+CESQ: 63,7,96,49,255,255", Signal()),  # GSM and UMTS values: no Signal field
         ("+CESQ: 99,99,255,255,,,", Signal()),  # empty is not known
@@ -349,12 +349,20 @@ def test_cesq(text: str, expected: Signal) -> None:
     assert parse_cesq(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("index", "dbm"), [(1, -140.0), (51, -90.0), (96, -45.0), (97, -44.0), (0, -141.0)]
+)
+def test_an_index_reads_as_the_least_value_of_its_bin(index: int, dbm: float) -> None:
+    """27.007: rsrp 1 is -140 <= rsrp < -139 dBm, 97 is -44 dBm or more, 0 below -140."""
+    assert parse_cesq(f"+CESQ: 99,99,255,255,255,{index}").rsrp_dbm == dbm
+
+
 def test_merged_signal() -> None:
     csq, cesq = parse_csq("+CSQ: 20,99"), parse_cesq("+CESQ: 99,99,255,255,20,45")
-    merged = Signal(rssi_dbm=-73.0, rsrp_dbm=-95.0, rsrq_db=-9.5)
+    merged = Signal(rssi_dbm=-73.0, rsrp_dbm=-96.0, rsrq_db=-10.0)
     assert merge_signals(csq, cesq) == merged
     assert merge_signals(cesq, None, csq) == merged
-    assert merge_signals(None, cesq) == Signal(rsrp_dbm=-95.0, rsrq_db=-9.5)
+    assert merge_signals(None, cesq) == Signal(rsrp_dbm=-96.0, rsrq_db=-10.0)
     assert merge_signals() == Signal()
     assert merge_signals(Signal(rsrp_dbm=-80.0), Signal(rsrp_dbm=-90.0)) == Signal(rsrp_dbm=-80.0)
 
@@ -542,7 +550,7 @@ def test_status_from_5g_and_lte() -> None:
         registration=HOME,
         technology=Technology.NR5G_SA,
         operator="CMCC",
-        signal=Signal(-73.0, -76.0, -28.0, 7.0),
+        signal=Signal(-73.0, -77.0, -28.5, 6.5),
         attached=True,
         pdp_active=True,
         ip="10.0.0.2",
@@ -668,7 +676,7 @@ def test_the_table() -> None:
         assert query.parse([TextLine("RING")]) in (None, False)  # no line of its own
     assert nc.CEREG.parse(['+CEREG: 2,1,"1A2B","01A2B3C4",7']) == change("CEREG", HOME, 1, LTE_CELL)
     assert nc.SIGNAL_CESQ.parse(["+CESQ: 99,99,255,255,20,45"]) == Signal(
-        rsrp_dbm=-95.0, rsrq_db=-9.5
+        rsrp_dbm=-96.0, rsrq_db=-10.0
     )
     assert nc.OPERATOR.parse(['+COPS: 0,0,"CMCC",7']) == Operator("CMCC", Technology.LTE, 0, 0)
     assert nc.ATTACHED.parse(["+CGATT: 0"]) is False
