@@ -26,6 +26,7 @@ from .errors import (
     UnsubscribeError,
 )
 from .modem import Modem
+from .outbox import OutboxStats
 from .overflow import Overflow
 from .protocol.conversation import Statistics
 from .protocol.events import Message, RecvNotice, ResultLine, TextLine, Urc
@@ -62,6 +63,7 @@ __all__ = [
     "OpenError",
     "OutboxError",
     "OutboxFullError",
+    "OutboxStats",
     "Overflow",
     "PortLostError",
     "PublishError",

@@ -6,6 +6,7 @@ imports it: the dependency runs one way.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,8 @@ from .client import MqttClient, MqttSettings, query_config, query_connections, q
 from .engine import Engine, EngineOptions, EngineSettings, PortOpener
 from .engine.serial_port import open_serial_port
 from .errors import Nm28Error
+from .outbox import Policy
+from .overflow import Overflow
 from .protocol import commands, limits
 from .protocol.commands import Command
 from .protocol.conversation import Completed, Statistics
@@ -167,16 +170,24 @@ class Modem:
         outbox_size: int = 100,
         publish_timeout: float | None = 60.0,
         status_urc: Callable[[Urc], bool] | None = None,
+        outbox: str | os.PathLike[str] | None = None,
+        outbox_overflow: Overflow = Overflow.DROP_OLDEST,
+        max_age: float | None = None,
         **settings: Unpack[MqttSettings],
     ) -> AbstractAsyncContextManager[Session]:
         """A supervised client: kept configured (`settings` as for `MqttClient.configure`),
         open, connected and subscribed, reconnecting with backoff. See `Session`. Every
-        argument is checked here: a bad one is a ValueError at the call."""
+        argument is checked here: a bad one is a ValueError at the call.
+
+        `session.enqueue()` stores messages in the outbox (on disk at `outbox`, else in
+        memory), at most `outbox_size` of them (`outbox_overflow` says what a full one does),
+        each for at most `max_age` seconds; see gateway.md, "Durable outbox"."""
         client = self.client(index)
         params = ConnectionParams(
             host=host, port=port, client_id=client_id, username=username, password=password,
             **settings,
         )  # fmt: skip
+        policy = Policy(size=outbox_size, overflow=outbox_overflow, max_age=max_age)
         session = Session(
             self.engine,
             client,
@@ -186,5 +197,7 @@ class Modem:
             outbox_size=outbox_size,
             publish_timeout=publish_timeout,
             status_urc=status_urc,
+            outbox=outbox,
+            outbox_policy=policy,
         )
         return supervised(session)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -35,6 +36,7 @@ from ..errors import (
     OutboxFullError,
     PortLostError,
 )
+from ..outbox import Entry, OutboxStats, OutboxStore, Policy, Sender
 from ..overflow import Overflow
 from ..protocol import commands
 from ..protocol.codes import OpenResult
@@ -42,6 +44,7 @@ from ..protocol.events import Final, Message, ResultLine, Urc
 from ..tasks import background_tasks, first_leaf
 from .backoff import Backoff
 from .connection import tear_down
+from .outbox_link import delivery, opened_store
 from .params import ConnectionParams
 from .states import LinkState, StateChange
 
@@ -86,7 +89,11 @@ class Session:
         outbox_size: int = 100,
         publish_timeout: float | None = 60.0,
         status_urc: Callable[[Urc], bool] | None = None,
+        outbox: str | os.PathLike[str] | None = None,
+        outbox_policy: Policy | None = None,
     ) -> None:
+        if outbox is not None and not isinstance(outbox, str | os.PathLike):
+            raise ValueError(f"outbox must be a path or None, got {type(outbox).__name__}")
         if backoff is not None and not isinstance(backoff, Backoff):
             raise ValueError(f"backoff must be a Backoff, got {type(backoff).__name__}")
         commands.check_duration("poll_interval", poll_interval)
@@ -118,6 +125,10 @@ class Session:
         self._check = asyncio.Event()
         self._waiting_publishes = 0
         self.reconnects = 0
+        self.outbox_path = outbox
+        self.outbox_policy = outbox_policy or Policy(size=outbox_size)
+        self._store: OutboxStore | None = None
+        self._sender: Sender | None = None
 
     def __repr__(self) -> str:
         p = self._params
@@ -216,6 +227,56 @@ class Session:
             )
         finally:
             self._waiting_publishes -= 1
+
+    # --- the outbox (store and forward) -----------------------------------------------------
+
+    async def enqueue(
+        self,
+        topic: str,
+        payload: bytes | bytearray | memoryview | str,
+        qos: int = 0,
+        retain: bool = False,
+    ) -> int:
+        """Store a message for delivery; its entry id, once stored (committed to disk with
+        `outbox=`). One sender delivers stored entries in order whenever the link is up.
+        Arguments are checked as `publish` checks them, before anything is stored."""
+        return await self._outbox().enqueue(topic, payload, qos, retain)
+
+    @property
+    def outbox_stats(self) -> OutboxStats:
+        """depth, oldest_age, delivered, expired, dropped, dead."""
+        return self._outbox().stats
+
+    async def flush(self, timeout: float) -> None:
+        """Wait until every entry stored so far is delivered (or dead, or expired)."""
+        if self._sender is None:
+            raise NotConnectedError(f"the session of client {self.client.index} is not running")
+        await self._sender.flush(timeout)
+
+    def _outbox(self) -> OutboxStore:
+        if self._store is None:
+            raise NotConnectedError(f"the session of client {self.client.index} is not running")
+        return self._store
+
+    async def send_outbox(self, store: OutboxStore) -> None:
+        """Deliver the outbox until the session ends (run beside the supervisor)."""
+        self._store = store
+        sender = self._sender = Sender(store, delivery(self._publish_entry), self._wait_link)
+        try:
+            while self._ended is None:
+                await sender.send_one()
+        except (ModemClosedError, PortLostError) as exc:
+            log.info("client %d: outbox delivery stops: %s", self.client.index, exc)
+
+    async def _wait_link(self) -> None:
+        await self._connected.wait()
+
+    async def _publish_entry(self, entry: Entry) -> None:
+        await self._on_link(
+            lambda: self.client.publish(entry.topic, entry.payload, entry.qos, entry.retain),
+            f"outbox entry {entry.id}",
+            None,
+        )
 
     def link_lost(self, reason: str) -> None:
         """Report a lost link (commands failing, status URC); the supervisor reconnects."""
@@ -471,12 +532,16 @@ class Session:
 async def supervised(session: Session) -> AsyncIterator[Session]:
     """Run the session's supervisor beside the caller's body; on exit, however the body
     ends, stop it and free the client index (shielded, bounded)."""
-    try:
-        async with background_tasks() as tasks:
-            tasks.start_soon(session.run)
-            yield session
-    finally:
-        await _release(session.client)
+    async with opened_store(
+        session.outbox_path, session._params.client_id, session.outbox_policy
+    ) as store:
+        try:
+            async with background_tasks() as tasks:
+                tasks.start_soon(session.run)
+                tasks.start_soon(session.send_outbox, store)
+                yield session
+        finally:
+            await _release(session.client)
     session.raise_if_failed()
 
 
