@@ -15,7 +15,16 @@ from contextlib import asynccontextmanager
 import anyio
 
 from ..errors import ModemClosedError, Nm28Error, NotConnectedError, PortLostError
-from ..outbox import Entry, MemoryStore, OutboxStore, Outcome, Policy, SqliteStore
+from ..outbox import (
+    Entry,
+    MemoryStore,
+    OutboxStats,
+    OutboxStore,
+    Outcome,
+    Policy,
+    Sender,
+    SqliteStore,
+)
 
 log = logging.getLogger("nm28_async")
 
@@ -49,13 +58,44 @@ async def opened_store(
             await store.close()
 
 
-def delivery(publish: Publish) -> Callable[[Entry], Awaitable[Outcome]]:
-    """The sender's `deliver`: `publish` runs the entry on the link (retrying across lost
-    links itself); what it raises becomes the outcome."""
+class SessionOutbox:
+    """The store and its sender, for one session: `publish` runs an entry on the link
+    (retrying across lost links itself); what it raises becomes the entry's outcome."""
 
-    async def deliver(entry: Entry) -> Outcome:
+    def __init__(
+        self, store: OutboxStore, publish: Publish, wait_link: Callable[[], Awaitable[object]]
+    ) -> None:
+        self._store = store
+        self._publish = publish
+        self._wait_link = wait_link
+        self._sender = Sender(store, self._deliver, self._link)
+
+    @property
+    def stats(self) -> OutboxStats:
+        return self._store.stats
+
+    async def enqueue(
+        self, topic: str, payload: bytes | bytearray | memoryview | str, qos: int, retain: bool
+    ) -> int:
+        return await self._store.enqueue(topic, payload, qos, retain)
+
+    async def flush(self, timeout: float) -> None:
+        await self._sender.flush(timeout)
+
+    async def run(self, ended: Callable[[], bool]) -> None:
+        """Deliver until `ended()` or the modem is gone; what is not delivered stays."""
         try:
-            await publish(entry)
+            while not ended():
+                await self._sender.send_one()
+        except (ModemClosedError, PortLostError) as exc:
+            log.info("outbox delivery stops: %s", exc)
+
+    async def _link(self) -> None:
+        await self._wait_link()
+
+    async def _deliver(self, entry: Entry) -> Outcome:
+        try:
+            await self._publish(entry)
         except (ModemClosedError, PortLostError):
             raise  # the session is ending: the entry stays stored
         except (NotConnectedError, TimeoutError) as exc:
@@ -65,5 +105,3 @@ def delivery(publish: Publish) -> Callable[[Entry], Awaitable[Outcome]]:
             log.warning("outbox entry %d refused: %s", entry.id, exc)
             return Outcome.REFUSED
         return Outcome.DELIVERED
-
-    return deliver

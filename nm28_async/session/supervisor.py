@@ -36,7 +36,7 @@ from ..errors import (
     OutboxFullError,
     PortLostError,
 )
-from ..outbox import Entry, OutboxStats, OutboxStore, Policy, Sender
+from ..outbox import Entry, OutboxStats, OutboxStore, Policy
 from ..overflow import Overflow
 from ..protocol import commands
 from ..protocol.codes import OpenResult
@@ -44,7 +44,7 @@ from ..protocol.events import Final, Message, ResultLine, Urc
 from ..tasks import background_tasks, first_leaf
 from .backoff import Backoff
 from .connection import tear_down
-from .outbox_link import delivery, opened_store
+from .outbox_link import SessionOutbox, opened_store
 from .params import ConnectionParams
 from .states import LinkState, StateChange
 
@@ -120,15 +120,14 @@ class Session:
         self._ended: Nm28Error | None = None
         self._failure: Nm28Error | None = None
         """Set when the supervisor itself failed (a bug): raised when the session is left."""
-        self._lost = asyncio.Event()
-        self._lost_reason = ""
-        self._check = asyncio.Event()
+        self._wake = asyncio.Event()
+        """Set when the link is lost (`_lost_reason` says why) or must be checked now."""
+        self._lost_reason: str | None = None
         self._waiting_publishes = 0
         self.reconnects = 0
         self.outbox_path = outbox
         self.outbox_policy = outbox_policy or Policy(size=outbox_size)
-        self._store: OutboxStore | None = None
-        self._sender: Sender | None = None
+        self._outbox: SessionOutbox | None = None
 
     def __repr__(self) -> str:
         p = self._params
@@ -240,36 +239,26 @@ class Session:
         """Store a message for delivery; its entry id, once stored (committed to disk with
         `outbox=`). One sender delivers stored entries in order whenever the link is up.
         Arguments are checked as `publish` checks them, before anything is stored."""
-        return await self._outbox().enqueue(topic, payload, qos, retain)
+        return await self._running_outbox().enqueue(topic, payload, qos, retain)
 
     @property
     def outbox_stats(self) -> OutboxStats:
         """depth, oldest_age, delivered, expired, dropped, dead."""
-        return self._outbox().stats
+        return self._running_outbox().stats
 
     async def flush(self, timeout: float) -> None:
         """Wait until every entry stored so far is delivered (or dead, or expired)."""
-        if self._sender is None:
-            raise NotConnectedError(f"the session of client {self.client.index} is not running")
-        await self._sender.flush(timeout)
+        await self._running_outbox().flush(timeout)
 
-    def _outbox(self) -> OutboxStore:
-        if self._store is None:
+    def _running_outbox(self) -> SessionOutbox:
+        if self._outbox is None:
             raise NotConnectedError(f"the session of client {self.client.index} is not running")
-        return self._store
+        return self._outbox
 
     async def send_outbox(self, store: OutboxStore) -> None:
         """Deliver the outbox until the session ends (run beside the supervisor)."""
-        self._store = store
-        sender = self._sender = Sender(store, delivery(self._publish_entry), self._wait_link)
-        try:
-            while self._ended is None:
-                await sender.send_one()
-        except (ModemClosedError, PortLostError) as exc:
-            log.info("client %d: outbox delivery stops: %s", self.client.index, exc)
-
-    async def _wait_link(self) -> None:
-        await self._connected.wait()
+        self._outbox = SessionOutbox(store, self._publish_entry, self._connected.wait)
+        await self._outbox.run(lambda: self._ended is not None)
 
     async def _publish_entry(self, entry: Entry) -> None:
         await self._on_link(
@@ -363,7 +352,7 @@ class Session:
             log.warning("client %d link lost: %s", self.client.index, reason)
             self._lost_reason = reason
             self._connected.clear()
-            self._lost.set()
+            self._wake.set()
 
     # --- the supervisor task ---------------------------------------------------------------
 
@@ -440,8 +429,8 @@ class Session:
                 continue
             up_since = anyio.current_time()
             self._generation += 1
-            self._lost.clear()
-            self._check.clear()
+            self._lost_reason = None
+            self._wake.clear()
             note = f" (resubscription refused: {', '.join(refused)})" if refused else ""
             self._set_state(LinkState.CONNECTED, "connected" + note)
             self._connected.set()
@@ -500,12 +489,10 @@ class Session:
         """Return the reason the link is considered lost."""
         while True:
             with anyio.move_on_after(self._poll_interval):
-                async with anyio.create_task_group() as tasks:
-                    for event in (self._lost, self._check):
-                        tasks.start_soon(_set_then_cancel, event, tasks.cancel_scope)
-            if self._lost.is_set():
+                await self._wake.wait()
+            if self._lost_reason is not None:
                 return f"link lost: {self._lost_reason}"
-            self._check.clear()
+            self._wake.clear()
             if not await self._link_up():
                 return "poll: the module reports the client disconnected"
 
@@ -513,7 +500,7 @@ class Session:
         """A final code nobody waited for: the module may have lost state. Poll now."""
         if self._state is LinkState.CONNECTED:
             log.info("client %d: unexpected %s, checking the link", self.client.index, final)
-            self._check.set()
+            self._wake.set()
 
     def _on_reboot(self, banner: Urc) -> None:
         self.link_lost("module rebooted")
@@ -548,8 +535,3 @@ async def supervised(session: Session) -> AsyncIterator[Session]:
 async def _release(client: MqttClient) -> None:
     """DISCONNECT then CLOSE, so the module holds no network for the index."""
     await tear_down(client, client.disconnect, client.close)
-
-
-async def _set_then_cancel(event: asyncio.Event, scope: anyio.CancelScope) -> None:
-    await event.wait()
-    scope.cancel()
