@@ -4,14 +4,15 @@ stored, so decisions and `stats` never need the disk."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import OutboxFullError
 from ..overflow import Overflow
 from ..protocol import commands
 from .entry import OutboxStats
+from .mirror import Mirror
 
 DEFAULT_SIZE = 100_000
 DEFAULT_MAX_REFUSALS = 3
@@ -77,26 +78,31 @@ class Tally:
 
 
 @dataclass(slots=True)
-class _Slot:
-    stored_at: float
-    attempts: int
-
-
-@dataclass(slots=True)
 class Ledger:
-    """The live entries as (id -> stored_at, attempts) in id order, the counters and the next
-    id; its methods decide, the caller (a `Keeper`) then writes what was decided."""
+    """The live entries in id order with when each was stored (a `Mirror`), the refusals
+    so far, the counters and the next id; its methods decide, the caller (a `Keeper`) then
+    writes what was decided."""
 
     policy: Policy
     next_id: int = 1
     counters: Counters = field(default_factory=Counters)
-    _live: OrderedDict[int, _Slot] = field(default_factory=OrderedDict)
+    _live: Mirror = field(default_factory=Mirror)
+    _attempts: dict[int, int] = field(default_factory=dict)
+    """Refusals of the live entries refused at least once (few: refusals are rare)."""
 
     def load(self, rows: Iterable[tuple[int, float, int]]) -> None:
         """Fill the mirror from stored (id, stored_at, attempts) rows, in id order."""
-        self._live = OrderedDict((i, _Slot(at, n)) for i, at, n in rows)
-        if self._live:
-            self.next_id = max(self.next_id, next(reversed(self._live)) + 1)
+        self._attempts = {}
+        self._live = Mirror(self._loaded(rows))
+        last = self._live.last()
+        if last is not None:
+            self.next_id = max(self.next_id, last + 1)
+
+    def _loaded(self, rows: Iterable[tuple[int, float, int]]) -> Iterator[tuple[int, float]]:
+        for entry_id, stored_at, attempts in rows:
+            if attempts:
+                self._attempts[entry_id] = attempts
+            yield entry_id, stored_at
 
     def __len__(self) -> int:
         return len(self._live)
@@ -105,7 +111,8 @@ class Ledger:
         return entry_id in self._live
 
     def head(self) -> int | None:
-        return next(iter(self._live), None)
+        head = self._live.head()
+        return None if head is None else head[0]
 
     def to_drop(self) -> list[int]:
         """Room for one more entry: the oldest ids to drop (DROP_OLDEST), or OutboxFullError
@@ -115,8 +122,7 @@ class Ledger:
             return []
         if self.policy.overflow is Overflow.FAIL:
             raise OutboxFullError(f"the outbox holds {len(self._live)} entries, its size")
-        ids = iter(self._live)
-        return [next(ids) for _ in range(excess)]
+        return [entry_id for entry_id, _ in itertools.islice(self._live, excess)]
 
     def to_expire(self, now: float) -> list[int]:
         """The oldest entries older than `max_age`, from the head: an entry stored under a
@@ -125,8 +131,8 @@ class Ledger:
         if max_age is None:
             return []
         expired: list[int] = []
-        for entry_id, slot in self._live.items():
-            if not now - slot.stored_at > max_age:
+        for entry_id, stored_at in self._live:
+            if not now - stored_at > max_age:
                 break
             expired.append(entry_id)
         return expired
@@ -134,27 +140,32 @@ class Ledger:
     def add(self, stored_at: float) -> int:
         entry_id = self.next_id
         self.next_id += 1
-        self._live[entry_id] = _Slot(stored_at, 0)
+        self._live.append(entry_id, stored_at)
         return entry_id
 
     def remove(self, ids: Iterable[int]) -> int:
         """Forget the given ids; how many were live (a delivered id that expired meanwhile
         counts once, where it went first)."""
-        return sum(self._live.pop(entry_id, None) is not None for entry_id in ids)
+        removed = 0
+        for entry_id in ids:
+            if self._live.remove(entry_id):
+                self._attempts.pop(entry_id, None)
+                removed += 1
+        return removed
 
     def refuse(self, entry_id: int) -> int | None:
         """Count one refusal; the attempts so far, or None if the id is not live. The entry
         is dead once this reaches `policy.max_refusals` (see `is_dead`)."""
-        slot = self._live.get(entry_id)
-        if slot is None:
+        if entry_id not in self._live:
             return None
-        slot.attempts += 1
-        return slot.attempts
+        attempts = self._attempts.get(entry_id, 0) + 1
+        self._attempts[entry_id] = attempts
+        return attempts
 
     def is_dead(self, attempts: int) -> bool:
         return attempts >= self.policy.max_refusals
 
     def tally(self) -> Tally:
-        head = self.head()
-        oldest = None if head is None else self._live[head].stored_at
-        return Tally(len(self._live), head, oldest, self.next_id - 1, self.counters.as_tuple())
+        head = self._live.head()
+        entry_id, oldest = (None, None) if head is None else head
+        return Tally(len(self._live), entry_id, oldest, self.next_id - 1, self.counters.as_tuple())

@@ -91,6 +91,7 @@ class Worker:
         self._jobs.put(None)
         await self._stopped.wait()
         await anyio.to_thread.run_sync(self._thread.join)
+        self._on_batch = _ignore  # the store refers to us: no cycle keeps the ledger alive
 
     def _opened(self, error: BaseException | None) -> None:
         self._open_error = error
@@ -234,3 +235,7 @@ class Worker:
         error = OutboxError(f"outbox file {str(self._path)!r} {what}: {cause}")
         error.__cause__ = cause
         return error
+
+
+def _ignore(tally: Tally, transactions: int) -> None:
+    """What a stopped worker reports to."""
