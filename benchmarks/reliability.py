@@ -204,7 +204,7 @@ async def broker_restart(folder: Path) -> Figures:
         ):
             await receiver.client.configure(clean_session=False)
             # re-applied on every reconnect
-            receiver._params = receiver._params.with_settings(clean_session=False)
+            receiver.params = receiver.params.with_settings(clean_session=False)
             receiver.link_lost("switch to a persistent session")
             await until(lambda: receiver.reconnects == 1 and receiver.state is LinkState.CONNECTED)
             await receiver.subscribe("rel/restart", qos=1)

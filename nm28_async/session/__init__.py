@@ -4,8 +4,9 @@ configure-open-connect, above the client layer."""
 from .backoff import Backoff
 from .connection import connected
 from .params import ConnectionParams
+from .running import supervised
 from .states import LinkState, StateChange
-from .supervisor import Session, supervised
+from .supervisor import Session
 
 __all__ = [
     "Backoff",

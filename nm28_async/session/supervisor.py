@@ -19,12 +19,11 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import anyio
 
-from ..client import ClientState, MqttClient, query_connections
+from ..client import MqttClient
 from ..engine import Engine, MessageQueue
 from ..errors import (
     ModemClosedError,
@@ -32,21 +31,20 @@ from ..errors import (
     Nm28Error,
     Nm28TimeoutError,
     NotConnectedError,
-    OpenError,
     OutboxFullError,
     PortLostError,
 )
 from ..outbox import Entry, OutboxStats, OutboxStore, Policy
 from ..overflow import Overflow
 from ..protocol import commands
-from ..protocol.codes import OpenResult
-from ..protocol.events import Final, Message, ResultLine, Urc
-from ..tasks import background_tasks, first_leaf
+from ..protocol.events import Final, Message, Urc
+from ..tasks import first_leaf
 from .backoff import Backoff
-from .connection import tear_down
-from .outbox_link import SessionOutbox, opened_store
+from .establish import establish, reported_up
+from .outbox_link import SessionOutbox
 from .params import ConnectionParams
 from .states import LinkState, StateChange
+from .status_urc import default_status_urc
 
 log = logging.getLogger("nm28_async")
 
@@ -56,20 +54,6 @@ REFUSED_PUBLISH_ATTEMPTS = 3
 """How many times a waiting publish is tried while the module refuses it on a live link."""
 _CHECK_MSG_ID = 1
 """Any valid message id: the encoders check a call's arguments with it, nothing is sent."""
-
-
-def default_status_urc(index: int) -> Callable[[Urc], bool]:
-    """Matches `+MQTTSTAT: <idx>,<code>`-style connection-status URCs of some firmware."""
-
-    def lost(urc: Urc) -> bool:
-        return (
-            isinstance(urc, ResultLine)
-            and urc.name == "MQTTSTAT"
-            and bool(urc.fields)
-            and urc.fields[0] == str(index)
-        )
-
-    return lost
 
 
 class Session:
@@ -103,7 +87,7 @@ class Session:
             raise ValueError("status_urc must be a function of a URC, or None")
         self._modem = modem
         self.client = client
-        self._params = params
+        self.params = params
         self._backoff = backoff or Backoff()
         self._poll_interval = poll_interval
         self._outbox_size = outbox_size
@@ -130,7 +114,7 @@ class Session:
         self._outbox: SessionOutbox | None = None
 
     def __repr__(self) -> str:
-        p = self._params
+        p = self.params
         return f"<Session client {self.client.index} {p.host}:{p.port} {self._state.value}>"
 
     @property
@@ -333,15 +317,7 @@ class Session:
         return False
 
     async def _link_up(self) -> bool:
-        """Whether `AT+MQTTCONN?` reports this client connected (False if it cannot tell)."""
-        try:
-            connections = await query_connections(self._modem)
-        except (ModemClosedError, PortLostError):
-            raise
-        except Nm28Error as exc:
-            log.info("client %d: link check failed: %s", self.client.index, exc)
-            return False
-        return connections.get(self.client.index, False)
+        return await reported_up(self._modem, self.client.index)
 
     def _lose(self, generation: int, reason: str) -> None:
         if (
@@ -417,7 +393,9 @@ class Session:
             self._set_state(LinkState.CONNECTING, "connecting")
             reboots = self._modem.reboots
             try:
-                refused = await self._establish()
+                refused = await establish(
+                    self.client, self.params, self._subscriptions, self._link_up
+                )
                 if self._modem.reboots != reboots:
                     # the module forgot part of what was just set up (its configuration)
                     raise ModuleRebootedError("the module rebooted while connecting")
@@ -451,40 +429,6 @@ class Session:
         self._set_state(LinkState.BACKING_OFF, f"{reason}; retry in {delay:.2f} s")
         await anyio.sleep(delay)
 
-    async def _establish(self) -> list[str]:
-        """Apply the configuration, reopen, reconnect, resubscribe; return the filters the
-        broker refused this time (they are dropped)."""
-        client, params = self.client, self._params
-        options = params.configure_options()
-        if options:
-            await client.configure(**options)
-        if client.state is not ClientState.CLOSED:
-            await _release(client)
-        try:
-            await client.open(params.host, params.port)
-        except OpenError as exc:
-            if exc.code != OpenResult.IN_USE:
-                raise
-            await _release(client)  # the module still holds the old network: drop it
-            await client.open(params.host, params.port)
-        await client.connect(params.client_id, params.username, params.password)
-        refused = []
-        for topic, qos in list(self._subscriptions.items()):
-            try:
-                await client.subscribe(topic, qos)
-            except (ModemClosedError, PortLostError, ModuleRebootedError):
-                raise
-            except Nm28Error as exc:
-                if not await self._link_up():
-                    raise
-                log.warning(
-                    "client %d: the broker refused %r on resubscription (%s); it is dropped",
-                    client.index, topic, exc,
-                )  # fmt: skip
-                del self._subscriptions[topic]
-                refused.append(repr(topic))
-        return refused
-
     async def _watch(self) -> str:
         """Return the reason the link is considered lost."""
         while True:
@@ -513,25 +457,3 @@ class Session:
         self._state = state
         log.info("client %d: %s (%s)", self.client.index, state.value, reason)
         self._states.put_nowait(StateChange(state, reason))
-
-
-@asynccontextmanager
-async def supervised(session: Session) -> AsyncIterator[Session]:
-    """Run the session's supervisor beside the caller's body; on exit, however the body
-    ends, stop it and free the client index (shielded, bounded)."""
-    async with opened_store(
-        session.outbox_path, session._params.client_id, session.outbox_policy
-    ) as store:
-        try:
-            async with background_tasks() as tasks:
-                tasks.start_soon(session.run)
-                tasks.start_soon(session.send_outbox, store)
-                yield session
-        finally:
-            await _release(session.client)
-    session.raise_if_failed()
-
-
-async def _release(client: MqttClient) -> None:
-    """DISCONNECT then CLOSE, so the module holds no network for the index."""
-    await tear_down(client, client.disconnect, client.close)

@@ -79,4 +79,4 @@ async def test_bad_outbox_arguments_are_value_errors_at_the_call(sim: VirtualMod
             ({"outbox": 5}, "outbox"),
         ):
             with pytest.raises(ValueError, match=match):
-                modem.session(0, "127.0.0.1", 1883, client_id="gw", **bad)  # type: ignore[arg-type]
+                modem.session(0, "127.0.0.1", 1883, client_id="gw", **bad)

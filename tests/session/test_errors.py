@@ -11,6 +11,7 @@ from support.rig import FAST_BACKOFF
 from support.scripted_module import Exchange, ScriptedModule
 
 import nm28_async as nm
+from nm28_async.session import supervisor
 from nm28_async.session.supervisor import Session
 
 
@@ -18,10 +19,10 @@ from nm28_async.session.supervisor import Session
 async def test_a_failure_inside_the_supervisor_is_an_nm28error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken(self: Session) -> list[str]:
+    async def broken(*args: object) -> list[str]:
         raise KeyError("a bug in the supervisor")
 
-    monkeypatch.setattr(Session, "_establish", broken)
+    monkeypatch.setattr(supervisor, "establish", broken)
     links = LinkedModule()
     failed = "supervisor of client 0 failed"
 
