@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import memory, plot, report, suite
+from . import memory, outbox, plot, report, suite
 from .machine import describe
 from .profiling import profile_ingest
 from .rig import responder_pty
@@ -58,14 +58,20 @@ def run(quick: bool, out: Path, on_uvloop: bool = False) -> dict[str, Any]:
     results["memory"] = memory.measure(plan.memory_messages, 64)
     results["profile_ingest_64"] = profile_ingest(plan.profile_count, 64)
     results["seconds"]["memory, profile"] = time.perf_counter() - started_rest
-    results["targets"] = suite.targets(results)
+    started_outbox = time.perf_counter()
+    results["outbox"] = outbox.measure(quick)
+    results["seconds"]["outbox"] = time.perf_counter() - started_outbox
+    results["targets"] = suite.targets(results) + outbox.targets(results["outbox"])
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["duration_s"] = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot.plot(results, out / "latest.png")
-    (out / "latest.md").write_text(report.markdown(results) + "\n", encoding="utf-8")
-    print(report.console(results))
+    outbox_line = outbox.line(results["outbox"])
+    (out / "latest.md").write_text(
+        report.markdown(results) + "\n\n" + outbox_line + "\n", encoding="utf-8"
+    )
+    print(report.console(results) + "\n\n" + outbox_line)
     print(f"\n{results['mode']} run in {results['duration_s']:.0f} s; wrote {out}/latest.*")
     return results
 
