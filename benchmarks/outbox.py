@@ -27,7 +27,7 @@ from typing import Any
 
 import anyio
 
-from nm28_async.outbox import SqliteStore
+from nm28_async.outbox import MemoryStore, OutboxStore, SqliteStore
 
 from .measure import Run, Sample, Stopwatch, compare, interleave
 
@@ -46,13 +46,16 @@ class Plan:
     messages: int
     """Messages each store round enqueues."""
     bare_messages: int
-    """Messages each bare round commits (one fsync each: fewer, the rate is what counts)."""
+    """Messages each bare round commits at most (one fsync each: fewer, the rate is what
+    counts)..."""
+    bare_seconds: float
+    """...and for at most this long (a slow disk must not stretch the run)."""
     enqueuers: int
     """Concurrent enqueueing tasks in a store round."""
 
 
-FULL = Plan(rounds=5, messages=20_000, bare_messages=3_000, enqueuers=64)
-QUICK = Plan(rounds=3, messages=4_000, bare_messages=600, enqueuers=64)
+FULL = Plan(rounds=5, messages=20_000, bare_messages=3_000, bare_seconds=2.0, enqueuers=64)
+QUICK = Plan(rounds=3, messages=4_000, bare_messages=600, bare_seconds=0.5, enqueuers=64)
 
 
 class _Ticker:
@@ -77,6 +80,7 @@ class _Rounds:
         self.directory = directory
         self.plan = plan
         self.lags: list[float] = []
+        self.memory_lags: list[float] = []
         self.bytes_per_message: list[float] = []
         self.transactions: list[int] = []
         self.bare_bytes_per_message: list[float] = []
@@ -86,29 +90,43 @@ class _Rounds:
         self._round += 1
         return self.directory / f"{name}-{self._round}.sqlite"
 
-    async def store(self) -> Sample:
-        path = self._fresh("store")
+    async def _storm(self, store: OutboxStore) -> tuple[Sample, float]:
+        """`enqueuers` tasks enqueue `messages` into `store`, a ticker running: the sample
+        and the worst lag the ticker saw."""
         count, enqueuers = self.plan.messages, self.plan.enqueuers
         ticker = _Ticker()
-        async with await SqliteStore.open(path, "bench", size=count + 1) as store:
 
-            async def enqueue(n: int) -> None:
-                for _ in range(n):
-                    await store.enqueue(TOPIC, PAYLOAD, qos=1)
+        async def enqueue(n: int) -> None:
+            for _ in range(n):
+                await store.enqueue(TOPIC, PAYLOAD, qos=1)
 
-            async with anyio.create_task_group() as ticking:
-                ticking.start_soon(ticker.run)
-                await anyio.sleep(TICK * 5)  # the ticker is running before the storm starts
-                watch = Stopwatch()
-                async with anyio.create_task_group() as tg:
-                    for i in range(enqueuers):
-                        tg.start_soon(enqueue, count // enqueuers + (i < count % enqueuers))
-                sample = watch.stop(count, count * len(PAYLOAD))
-                ticking.cancel_scope.cancel()
-            assert store.stats.depth == count
+        async with anyio.create_task_group() as ticking:
+            ticking.start_soon(ticker.run)
+            await anyio.sleep(TICK * 5)  # the ticker is running before the storm starts
+            watch = Stopwatch()
+            async with anyio.create_task_group() as tg:
+                for i in range(enqueuers):
+                    tg.start_soon(enqueue, count // enqueuers + (i < count % enqueuers))
+            sample = watch.stop(count, count * len(PAYLOAD))
+            ticking.cancel_scope.cancel()
+        assert store.stats.depth == count
+        return sample, ticker.worst
+
+    async def store(self) -> Sample:
+        path = self._fresh("store")
+        async with await SqliteStore.open(path, "bench", size=self.plan.messages + 1) as store:
+            sample, lag = await self._storm(store)
             self.transactions.append(store.transactions)
-        self.lags.append(ticker.worst)
-        self.bytes_per_message.append(_file_bytes(path) / count)
+        self.lags.append(lag)
+        self.bytes_per_message.append(_file_bytes(path) / self.plan.messages)
+        return sample
+
+    async def memory(self) -> Sample:
+        """The same storm into `MemoryStore`: what the loop pays with no disk and no thread,
+        the reference for the sqlite store's lag."""
+        async with MemoryStore(size=self.plan.messages + 1) as store:
+            sample, lag = await self._storm(store)
+        self.memory_lags.append(lag)
         return sample
 
     async def bare(self) -> Sample:
@@ -122,13 +140,23 @@ class _Rounds:
             " retain INTEGER, stored_at REAL)"
         )
         watch = Stopwatch()
-        for seq in range(1, count + 1):
+        deadline = time.perf_counter() + self.plan.bare_seconds
+        seq = 0
+        while seq < count and (seq < 10 or time.perf_counter() < deadline):
+            seq += 1
             conn.execute("BEGIN")
             conn.execute(
                 "INSERT INTO m VALUES (?, ?, ?, 1, 0, ?)", (seq, TOPIC, PAYLOAD, time.time())
             )
             conn.execute("COMMIT")
-        sample = watch.stop(count, count * len(PAYLOAD))
+        sample = watch.stop(seq, seq * len(PAYLOAD))
+        conn.execute("BEGIN")  # untimed: the file then holds as many messages as the store's
+        conn.executemany(
+            "INSERT INTO m VALUES (?, ?, ?, 1, 0, ?)",
+            [(n, TOPIC, PAYLOAD, time.time()) for n in range(seq + 1, self.plan.messages + 1)],
+        )
+        conn.execute("COMMIT")
+        count = self.plan.messages
         conn.close()
         self.bare_bytes_per_message.append(_file_bytes(path) / count)
         await anyio.lowlevel.checkpoint()
@@ -151,7 +179,9 @@ async def _idle_lag(seconds: float) -> float:
 async def _measure(plan: Plan, directory: Path) -> dict[str, Any]:
     rounds = _Rounds(directory, plan)
     idle = await _idle_lag(0.2)
-    variants: dict[str, Run] = {"store": rounds.store, "bare": rounds.bare}
+    variants: dict[str, Run] = {
+        "store": rounds.store, "bare": rounds.bare, "memory": rounds.memory,
+    }  # fmt: skip
     summaries = await interleave(plan.rounds, variants)
     throughput = compare(summaries["store"], summaries["bare"], "rate")
     return {
@@ -168,6 +198,8 @@ async def _measure(plan: Plan, directory: Path) -> dict[str, Any]:
             "median": statistics.median(rounds.lags),
             "band": [min(rounds.lags), max(rounds.lags)],
             "idle_worst": idle,
+            "memory_store_rounds": rounds.memory_lags,
+            "memory_store_median": statistics.median(rounds.memory_lags),
         },
         "disk_bytes_per_message": statistics.median(rounds.bytes_per_message),
         "bare_disk_bytes_per_message": statistics.median(rounds.bare_bytes_per_message),
@@ -243,7 +275,8 @@ def line(figures: dict[str, Any]) -> str:
         f"INSERT+COMMIT loop: {figures['throughput']['ratio']:.2f}x "
         f"({figures['throughput']['band'][0]:.2f}-{figures['throughput']['band'][1]:.2f}); "
         f"worst loop lag {lag['median'] * 1000:.2f} ms "
-        f"({lag['band'][0] * 1000:.2f}-{lag['band'][1] * 1000:.2f}; idle "
+        f"({lag['band'][0] * 1000:.2f}-{lag['band'][1] * 1000:.2f}; the same storm into "
+        f"MemoryStore {lag['memory_store_median'] * 1000:.2f} ms, an idle loop "
         f"{lag['idle_worst'] * 1000:.2f} ms); {figures['disk_bytes_per_message']:.0f} disk "
         f"bytes per stored message (bare table {figures['bare_disk_bytes_per_message']:.0f})."
     )
