@@ -28,3 +28,15 @@ async def every(period: float, fault: Callable[[], Awaitable[None]]) -> None:
     while True:
         await asyncio.sleep(period)
         await fault()
+
+
+async def coverage_outages(
+    interval: float, duration: float, set_coverage: Callable[[bool], None]
+) -> None:
+    """Lose coverage every ``interval`` seconds for ``duration`` seconds, forever (a train
+    through a tunnel): the registration URCs, dropped links and failing OPENs that brings."""
+    while True:
+        await asyncio.sleep(interval)
+        set_coverage(False)
+        await asyncio.sleep(duration)
+        set_coverage(True)

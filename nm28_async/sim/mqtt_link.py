@@ -1,12 +1,13 @@
 """One client index's real MQTT connection.
 
 The manual splits what a library does in one call into two commands: ``AT+MQTTOPEN``
-dials TCP (and TLS), ``AT+MQTTCONN`` sends CONNECT on that connection. So the link
-dials the socket itself, asynchronously, and hands it to a paho-mqtt client at connect
-time. paho's network loop runs in its own thread (``loop_start``); every callback is
-posted to the asyncio loop with ``call_soon_threadsafe`` and all state lives there.
-Deadlines use ``asyncio.timeout``: Python 3.11's ``wait_for`` can swallow a cancellation that
-comes as the awaited step completes, and a power-off would then wait forever.
+dials TCP (and TLS), ``AT+MQTTCONN`` sends CONNECT on that connection. So the link dials
+the broker itself, with asyncio, and at connect time splices a paho-mqtt client onto that
+connection (:mod:`.splice`). paho is driven through its public API only; its network loop
+runs in its own thread (``loop_start``), every callback is posted to the asyncio loop with
+``call_soon_threadsafe`` and all state lives there. Deadlines use ``asyncio.timeout``:
+Python 3.11's ``wait_for`` can swallow a cancellation that comes as the awaited step
+completes, and a power-off would then wait forever.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ..protocol.codes import ConnackCode, LinkLost, OpenResult
 from .settings import ClientSettings
+from .splice import LOOPBACK, Pipe, dial, splice
 
 # paho reports an MQTT 3.x CONNACK as an MQTT 5 reason; these are the 3.x return codes.
 _CONNACK_RETURN_CODES = {
@@ -50,30 +52,13 @@ class Incoming:
     packet_id: int
 
 
-class _PreopenedClient(mqtt.Client):
-    """A paho client that speaks over the socket AT+MQTTOPEN dialled instead of its own."""
-
-    preopened: socket.socket | None = None
-
-    def _create_socket_connection(self) -> socket.socket:
-        sock, self.preopened = self.preopened, None
-        if sock is None:
-            raise ConnectionRefusedError("the network of this client is not open")
-        return sock
-
-
-def _tls_handshake(
-    sock: socket.socket, context: ssl.SSLContext, host: str, timeout: float
-) -> socket.socket:
-    sock.setblocking(True)
-    sock.settimeout(timeout)
-    tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+def wire_topic(message: mqtt.MQTTMessage) -> bytes:
+    """The topic's bytes as they came: paho decodes them as UTF-8, and the error of a topic
+    that is not UTF-8 holds the undecoded bytes."""
     try:
-        tls.do_handshake()
-    except BaseException:
-        tls.close()
-        raise
-    return tls
+        return message.topic.encode()
+    except UnicodeDecodeError as exc:
+        return bytes(exc.object)
 
 
 class MqttLink:
@@ -88,8 +73,9 @@ class MqttLink:
         self._host = ""
         self._port = 0
         self._tls: ssl.SSLContext | None = None
-        self._sock: socket.socket | None = None  # dialled, not yet handed to paho
-        self._client: _PreopenedClient | None = None
+        self._upstream: Pipe | None = None  # the broker link OPEN dialled
+        self._local: Pipe | None = None  # paho's socket, spliced onto it
+        self._client: mqtt.Client | None = None
         self._acks: dict[int, asyncio.Future[Ack]] = {}
         self._connack: asyncio.Future[Ack] | None = None
         self._gone: asyncio.Future[None] | None = None
@@ -109,36 +95,14 @@ class MqttLink:
         if self.is_open:
             return OpenResult.IN_USE
         try:
-            sock = await self._dial(host, port, tls, timeout)
+            upstream = await dial(host, port, tls, timeout)
         except socket.gaierror:
             return OpenResult.DNS_FAILED
         except (OSError, TimeoutError, UnicodeError):
             return OpenResult.CONNECT_FAILED
-        self._host, self._port, self._tls, self._sock = host, port, tls, sock
+        self._host, self._port, self._tls, self._upstream = host, port, tls, upstream
         self.is_open = True
         return OpenResult.OK
-
-    async def _dial(
-        self, host: str, port: int, tls: ssl.SSLContext | None, timeout: float
-    ) -> socket.socket:
-        infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        error: BaseException = OSError(f"no address for {host}")
-        for family, kind, proto, _, address in infos:
-            sock = socket.socket(family, kind, proto)
-            sock.setblocking(False)
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._loop.sock_connect(sock, address)
-                if tls is None:
-                    return sock
-                return await asyncio.to_thread(_tls_handshake, sock, tls, host, timeout)
-            except (OSError, TimeoutError) as exc:
-                sock.close()
-                error = exc
-            except BaseException:  # cancelled (a reboot, the module stopped): no socket left open
-                sock.close()
-                raise
-        raise error
 
     async def connect(
         self,
@@ -152,7 +116,7 @@ class MqttLink:
 
         Raises ``ValueError`` for a client id paho refuses (empty with a kept session).
         """
-        client = _PreopenedClient(
+        client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=bool(cfg.clean_session),
@@ -162,11 +126,14 @@ class MqttLink:
             reconnect_on_failure=False,
         )
         await self._retire_client()
-        if self._sock is None:  # DISC or a refused CONNACK closed it: dial the same server again
+        upstream = self._upstream
+        if upstream is None or not upstream.alive:
+            # DISC or a refused CONNACK ended it: dial the same server again
             try:
-                self._sock = await self._dial(self._host, self._port, self._tls, cfg.pkt_timeout)
-            except (OSError, TimeoutError):
+                upstream = await dial(self._host, self._port, self._tls, cfg.pkt_timeout)
+            except (OSError, TimeoutError, UnicodeError):
                 return None
+            self._upstream = upstream
         if username:
             client.username_pw_set(username, password or None)
         if cfg.will_flag:
@@ -179,14 +146,17 @@ class MqttLink:
         client.on_subscribe = self._cb_subscribe
         client.on_unsubscribe = self._cb_unsubscribe
         client.on_publish = self._cb_publish
-        client.preopened, self._sock = self._sock, None
         self._client = client
         self._connack = self._loop.create_future()
         self._gone = self._loop.create_future()
-        try:
-            client.connect(self._host, self._port, keepalive=cfg.keepalive)
-        except OSError:
+        local = await splice(
+            lambda port: client.connect(LOOPBACK, port, keepalive=cfg.keepalive),
+            upstream,
+            cfg.pkt_timeout,
+        )
+        if local is None:
             return None
+        self._local = local
         client.loop_start()
         code = await self._await_ack(self._connack, cfg, on_retry)
         if code == ConnackCode.ACCEPTED:
@@ -196,14 +166,15 @@ class MqttLink:
 
     async def disconnect(self, timeout: float) -> bool:
         """Send DISCONNECT (the broker then drops the will) and let the TCP link close."""
-        client, gone = self._client, self._gone
-        if not self.connected or client is None or gone is None:
+        client, gone, local = self._client, self._gone, self._local
+        if not self.connected or client is None or gone is None or local is None:
             return False
         self.connected = False  # the host ends it: not a lost link
         client.disconnect()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                await asyncio.shield(gone)
+                # paho's callback, and its socket's end passing its last bytes on
+                await asyncio.shield(asyncio.gather(gone, local.ended))
         await self._retire_client()
         return True
 
@@ -212,28 +183,25 @@ class MqttLink:
         if not self.is_open:
             return False
         await self._retire_client()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        upstream, self._upstream = self._upstream, None
+        if upstream is not None:
+            upstream.abort()
         self.is_open = False
         return True
 
     def drop(self) -> bool:
-        """Cut the TCP link under the client (a lost radio link); False if there is none."""
-        client_sock = self._client.socket() if self._client is not None else None
-        if isinstance(client_sock, socket.socket):
-            with contextlib.suppress(OSError):
-                # the plain socket call: an SSL shutdown would need the paho thread's cooperation
-                socket.socket.shutdown(client_sock, socket.SHUT_RDWR)
-            # The module knows at once that its link died: AT+MQTTCONN? must not report it
-            # connected while paho's thread has yet to notice.
-            self._lost(LinkLost.CLOSED)
-            return True
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-            return True
-        return False
+        """Cut the link under the client (a lost radio link); False if there is none."""
+        upstream = self._upstream
+        if upstream is None or not upstream.alive:
+            return False
+        self._upstream = None
+        upstream.abort()
+        if self._local is not None:
+            self._local.abort()
+        # The module knows at once that its link died: AT+MQTTCONN? must not report it
+        # connected while paho's thread has yet to notice.
+        self._lost(LinkLost.CLOSED)
+        return True
 
     async def subscribe(
         self, topic: str, qos: int, cfg: ClientSettings, on_retry: Callable[[int], None]
@@ -303,15 +271,15 @@ class MqttLink:
         return None
 
     async def _retire_client(self) -> None:
-        """Stop the paho client and join its thread (its socket is cut first so it ends)."""
+        """Stop the paho client and join its thread; its end of the splice is cut first so
+        the thread wakes and ends (the broker link then closes after its last bytes)."""
         client, self._client = self._client, None
+        local, self._local = self._local, None
         self.connected = False
+        if local is not None:
+            local.abort()
         if client is None:
             return
-        sock = client.socket()
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
         await asyncio.to_thread(client.loop_stop)
         sock = client.socket()
         if sock is not None:
@@ -343,9 +311,8 @@ class MqttLink:
         self._post(self._link_gone, client, LinkLost.KEEPALIVE if keepalive else LinkLost.CLOSED)
 
     def _cb_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        # paho's .topic decodes (and raises on bytes that are not UTF-8); _topic is the wire's
-        topic = bytes(message._topic)
-        self._post(self._deliver, client, Incoming(topic, bytes(message.payload), message.mid))
+        incoming = Incoming(wire_topic(message), bytes(message.payload), message.mid)
+        self._post(self._deliver, client, incoming)
 
     def _cb_subscribe(
         self, client: mqtt.Client, _u: Any, mid: int, codes: list[ReasonCode], _p: Any

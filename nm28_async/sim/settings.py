@@ -25,9 +25,10 @@ _SINGLE_VALUE: dict[str, tuple[str, Container[int]]] = {
 class ClientSettings:
     """What ``AT+MQTTCFG`` sets for one client index.
 
-    Defaults are the manual's where it gives one (keepalive 120, retry 3) and common
-    module defaults otherwise (MQTT 3.1.1, clean session, 5 s packet timeout, payload
-    in the URC with its length).
+    Defaults are the manual's where it gives one (keepalive 120, retry 3), the project's
+    shared packet timeout (``limits.DEFAULT_PACKET_TIMEOUT_S``, which the driver assumes too)
+    and common module defaults otherwise (MQTT 3.1.1, clean session, payload in the URC
+    with its length).
     """
 
     version: int = 4
@@ -36,8 +37,8 @@ class ClientSettings:
     ssl_ctx: int = 0
     keepalive: int = 120
     clean_session: int = 1
-    pkt_timeout: int = 5
-    retry: int = 3
+    pkt_timeout: int = limits.DEFAULT_PACKET_TIMEOUT_S
+    retry: int = limits.DEFAULT_PACKET_RETRIES
     timeout_notice: int = 0
     will_flag: int = 0
     will_qos: int = 0

@@ -7,33 +7,34 @@ import logging
 import ssl
 from collections import Counter
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from ..protocol import limits
+from ..protocol.broker_url import BrokerUrl
 from .broker import EmbeddedBroker
-from .faults import every, inject_noise
-from .interpreter import AtInterpreter, InputMode, Knobs, frame
+from .faults import coverage_outages, every, inject_noise
+from .interpreter import AtInterpreter, InputMode
+from .knobs import Knobs
 from .lifecycle import TASK_PREFIX, StartStop
+from .radio import Air
+from .radio_knobs import RadioKnobs
+from .replies import frame
 from .serve import Endpoints
 from .wire import HostInput, HostOutput
 
 log = logging.getLogger(__name__)
 
-
-def parse_broker_url(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` (port defaults to 1883) as ``(host, port)``."""
-    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError(f"not an mqtt:// broker URL: {url!r}")
-    return parts.hostname, parts.port or 1883
+COVERAGE_DROP_DURATION = 3.0
+"""Seconds each periodic coverage outage lasts unless told otherwise."""
 
 
-class VirtualModem(StartStop):
+class VirtualModem(RadioKnobs, StartStop):
     """An NM28 whose AT port is a pty or a TCP socket and whose MQTT clients are real.
 
-    ``broker`` is where the platform host names of the manual (``mqtt.ctwing.cn``, OneNet's)
-    lead; other hosts in ``AT+MQTTOPEN`` are resolved and dialled as given. ``None`` starts
-    an :class:`EmbeddedBroker` on a free loopback port.
+    ``broker`` (``mqtt://host[:port]``, a :class:`BrokerUrl` or ``None``) is where the platform
+    host names of the manual (``mqtt.ctwing.cn``, OneNet's) lead; other hosts in
+    ``AT+MQTTOPEN`` are resolved and dialled as given. ``None`` starts an
+    :class:`EmbeddedBroker` on a free loopback port. An ``mqtts://`` scheme only picks port
+    8883: whether a client speaks TLS is its ``"ssl"`` setting.
 
     Knobs (defaults are the manual's NM28):
 
@@ -52,11 +53,17 @@ class VirtualModem(StartStop):
     * ``tls_contexts``: an ``ssl.SSLContext`` per ``"ssl"`` context id.
     * ``noise_interval``, ``drop_interval``, ``reboot_interval``: inject an unknown URC or
       junk line, cut a broker link (round robin), or reboot (printing ``banner``) that often.
+    * ``coverage_drop_interval``: lose coverage that often, for ``coverage_drop_duration``
+      seconds (:data:`COVERAGE_DROP_DURATION` when None).
+
+    The radio (registration, signal, PDP context, a wedged MQTT stack) is set while it runs:
+    :meth:`set_coverage`, :meth:`set_signal`, :meth:`set_registration`, :meth:`drop_pdp`,
+    :meth:`wedge`.
     """
 
     def __init__(
         self,
-        broker: str | None = None,
+        broker: str | BrokerUrl | None = None,
         *,
         result_after_ok: bool = False,
         network_latency: float = 0.0,
@@ -72,12 +79,20 @@ class VirtualModem(StartStop):
         noise_interval: float | None = None,
         drop_interval: float | None = None,
         reboot_interval: float | None = None,
+        coverage_drop_interval: float | None = None,
+        coverage_drop_duration: float | None = None,
         banner: str = "RDY",
     ) -> None:
-        intervals = {"noise": noise_interval, "drop": drop_interval, "reboot": reboot_interval}
+        intervals = {
+            "noise_interval": noise_interval,
+            "drop_interval": drop_interval,
+            "reboot_interval": reboot_interval,
+            "coverage_drop_interval": coverage_drop_interval,
+            "coverage_drop_duration": coverage_drop_duration,
+        }
         for name, interval in intervals.items():
             if interval is not None and interval <= 0:
-                raise ValueError(f"{name}_interval must be positive")
+                raise ValueError(f"{name} must be positive")
         self._knobs = Knobs(
             result_after_ok=result_after_ok,
             network_latency=network_latency,
@@ -89,11 +104,17 @@ class VirtualModem(StartStop):
             prompt=prompt,
             link_lost_urc=link_lost_urc,
         )
-        self._broker_arg = parse_broker_url(broker) if broker is not None else None
+        self._broker_arg = BrokerUrl.parse(broker) if isinstance(broker, str) else broker
+        if self._broker_arg is not None and self._broker_arg.username:
+            raise ValueError("the virtual NM28 takes no credentials: its clients log in with CONN")
         self._tls = dict(tls_contexts or {})
         self._noise_interval = noise_interval
         self._drop_interval = drop_interval
         self._reboot_interval = reboot_interval
+        if coverage_drop_duration is None:
+            coverage_drop_duration = COVERAGE_DROP_DURATION
+        self._outages = (coverage_drop_interval, coverage_drop_duration)
+        self._air = Air()  # the network around the module: reboots keep it
         self._banner = banner
         self._embedded: EmbeddedBroker | None = None
         self._input = HostInput()
@@ -122,9 +143,7 @@ class VirtualModem(StartStop):
     @property
     def input_mode(self) -> InputMode:
         """Whether the module reads command lines or a PUBEX payload (data mode) now."""
-        if self._interpreter is None:
-            raise RuntimeError("the modem is not running")
-        return self._interpreter.mode
+        return self._running_interpreter().mode
 
     async def start(self) -> None:
         if self._runner is not None:
@@ -134,7 +153,7 @@ class VirtualModem(StartStop):
             await self._embedded.start()
             self.broker_host, self.broker_port = self._embedded.host, self._embedded.port
         else:
-            self.broker_host, self.broker_port = self._broker_arg
+            self.broker_host, self.broker_port = self._broker_arg.host, self._broker_arg.port
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
         self._runner = loop.create_task(self._run(ready), name=f"{TASK_PREFIX}module")
@@ -158,6 +177,10 @@ class VirtualModem(StartStop):
             if self._reboot_interval is not None:
                 reboots = every(self._reboot_interval, lambda: self.reboot(self._banner))
                 group.create_task(reboots, name=f"{TASK_PREFIX}reboots")
+            interval, duration = self._outages
+            if interval is not None:
+                outages = coverage_outages(interval, duration, self.set_coverage)
+                group.create_task(outages, name=f"{TASK_PREFIX}coverage")
             self._power_on()
             ready.set_result(None)
             await asyncio.get_running_loop().create_future()  # until cancelled
@@ -167,7 +190,14 @@ class VirtualModem(StartStop):
             raise RuntimeError("the modem is not running")
         broker = (self.broker_host, self.broker_port)
         interpreter = AtInterpreter(
-            self._input, self._output, self._knobs, broker, self._tls, self.commands_received
+            self._input,
+            self._output,
+            self._knobs,
+            broker,
+            self._tls,
+            self.commands_received,
+            self._air,
+            self._reset_asked,
         )
         self._interpreter = interpreter
         self._serving = self._group.create_task(interpreter.run(), name=f"{TASK_PREFIX}AT")
@@ -236,9 +266,7 @@ class VirtualModem(StartStop):
         """
         if index not in limits.CLIENT_INDEXES:
             raise ValueError(f"client index {index} is not 0..5")
-        if self._interpreter is None:
-            raise RuntimeError("the modem is not running")
-        return self._interpreter.drop_link(index)
+        return self._running_interpreter().drop_link(index)
 
     async def _drop_next(self) -> None:
         """Cut the next client (round robin) that has a broker link."""
@@ -251,13 +279,23 @@ class VirtualModem(StartStop):
     async def reboot(self, banner: str = "RDY") -> None:
         """Reset like a power cycle, even mid-command: links cut, state and echo back to
         power-on, unread input and unsent output lost, then ``banner`` is printed."""
-        if self._interpreter is None:
-            raise RuntimeError("the modem is not running")
+        await self._restart(banner, lose_output=True)
+
+    async def _restart(self, banner: str, *, lose_output: bool) -> None:
+        self._running_interpreter()  # a module that is not running cannot reboot
         await self._power_off()
         self._input.clear()
-        self._output.flush_pending()
+        if lose_output:
+            self._output.flush_pending()
         self._output.write(frame(banner))
         self._power_on()
+
+    def _reset_asked(self) -> None:
+        """``AT+CFUN=1,1``: a reset like the reboot fault's, from the module's group (the
+        interpreter that asked is among what it cancels); its ``OK`` still goes out."""
+        if self._group is not None:
+            reset = self._restart(self._banner, lose_output=False)
+            self._group.create_task(reset, name=f"{TASK_PREFIX}reset")
 
     def inject(self, data: bytes) -> None:
         """Write raw bytes to the host, in order with everything else the module says."""
