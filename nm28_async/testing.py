@@ -8,8 +8,10 @@ Installing `nm28-async[sim]` registers it (the `pytest11` entry point), so a tes
   test session.
 * `nm28_sim`: a virtual NM28 on a pty, attached to `nm28_broker`, with `.port` (what to give
   `Modem.open`) and its fault knobs: `.drop_link(i)`, `.reboot()`, `.inject(bytes)`,
-  `.close_port()`. The marker `@pytest.mark.nm28_sim(result_after_ok=True, network_latency=0.05)`
-  sets any `VirtualModem` knob for a test. One per test.
+  `.close_port()`, and the radio's: `.set_coverage(bool)`, `.set_signal(...)`,
+  `.set_registration(stat, reject_cause=...)`, `.drop_pdp()`, `.wedge()`. The marker
+  `@pytest.mark.nm28_sim(result_after_ok=True, network_latency=0.05)` sets any `VirtualModem`
+  knob for a test. One per test.
 * `nm28_modem`: an open `nm28_async.Modem` on `nm28_sim` (an async fixture: pytest-asyncio,
   strict or auto mode).
 * `nm28_replay`: plays back a recording (`Modem.open(record=...)`): `nm28_replay(path)` gives
@@ -34,6 +36,7 @@ import pytest
 
 from .modem import Modem
 from .protocol.broker_url import BrokerUrl
+from .protocol.network import AccessTechnology, RegistrationStat
 from .tools.mosquitto import Mosquitto, find_program
 
 if TYPE_CHECKING:
@@ -113,6 +116,48 @@ class Nm28Sim:
     def close_port(self) -> None:
         """Pull the port away, as an unplugged USB cable does."""
         self._loop.call(self._sim.close_port)
+
+    def set_coverage(self, covered: bool) -> None:
+        """Lose coverage (registration URCs, links dropped, `AT+MQTTOPEN` answers 3) or
+        regain it."""
+        self._loop.call(lambda: self._sim.set_coverage(covered))
+
+    def set_signal(
+        self,
+        *,
+        rssi_dbm: float | None = None,
+        rsrp_dbm: float | None = None,
+        rsrq_db: float | None = None,
+        sinr_db: float | None = None,
+    ) -> None:
+        """What `AT+CSQ` and `AT+CESQ` report from now on; None: not known."""
+        self._loop.call(
+            lambda: self._sim.set_signal(
+                rssi_dbm=rssi_dbm, rsrp_dbm=rsrp_dbm, rsrq_db=rsrq_db, sinr_db=sinr_db
+            )
+        )
+
+    def set_registration(
+        self,
+        stat: RegistrationStat,
+        *,
+        reject_cause: int | None = None,
+        technology: AccessTechnology | None = None,
+    ) -> None:
+        """What the network grants: `RegistrationStat.DENIED` with a `reject_cause`, say."""
+        self._loop.call(
+            lambda: self._sim.set_registration(
+                stat, reject_cause=reject_cause, technology=technology
+            )
+        )
+
+    def drop_pdp(self) -> None:
+        """The network drops the PDP context: `AT+MQTTOPEN` answers 3 until `AT+CGACT=1,1`."""
+        self._loop.call(self._sim.drop_pdp)
+
+    def wedge(self) -> None:
+        """MQTT commands answer `ERROR` until `AT+CFUN=0` and `=1` (or `AT+CFUN=1,1`)."""
+        self._loop.call(self._sim.wedge)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

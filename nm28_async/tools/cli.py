@@ -67,6 +67,10 @@ _SIM_SECONDS: tuple[tuple[str, Callable[[str], float], float | None, str], ...] 
     ("--drop-interval", positive_seconds, None, "cut a broker link every S seconds, round "
      "robin (default: never)"),
     ("--reboot-interval", positive_seconds, None, "reboot every S seconds (default: never)"),
+    ("--coverage-drop-interval", positive_seconds, None, "lose radio coverage every S seconds: "
+     "registration URCs, links dropped, AT+MQTTOPEN answers 3 (default: never)"),
+    ("--coverage-drop-duration", positive_seconds, None, "how long each outage of "
+     "--coverage-drop-interval lasts (default: 3)"),
 )  # fmt: skip
 """The simulator's timing knobs: flag, parser, default, help."""
 
@@ -187,6 +191,8 @@ async def _serve_sim(args: argparse.Namespace) -> None:
         noise_interval=args.noise_interval,
         drop_interval=args.drop_interval,
         reboot_interval=args.reboot_interval,
+        coverage_drop_interval=args.coverage_drop_interval,
+        coverage_drop_duration=args.coverage_drop_duration,
         banner=args.banner,
     ) as sim:
         await _listen(sim, args, f"broker {sim.broker_url}", stop)
