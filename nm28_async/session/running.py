@@ -19,11 +19,13 @@ async def supervised(session: Session) -> AsyncIterator[Session]:
     async with opened_store(
         session.outbox_path, session.params.client_id, session.outbox_policy
     ) as store:
+        session.attach_outbox(store)  # enqueue works from the first line of the body
         try:
             async with background_tasks() as tasks:
                 tasks.start_soon(session.run)
-                tasks.start_soon(session.send_outbox, store)
+                tasks.start_soon(session.send_outbox)
                 yield session
         finally:
+            session.detach_outbox()
             await release(session.client)
     session.raise_if_failed()

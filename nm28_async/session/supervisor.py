@@ -239,10 +239,17 @@ class Session:
             raise NotConnectedError(f"the session of client {self.client.index} is not running")
         return self._outbox
 
-    async def send_outbox(self, store: OutboxStore) -> None:
-        """Deliver the outbox until the session ends (run beside the supervisor)."""
+    def attach_outbox(self, store: OutboxStore) -> None:
+        """Take `store` as the outbox: entries may be stored from now on."""
         self._outbox = SessionOutbox(store, self._publish_entry, self._connected.wait)
-        await self._outbox.run(lambda: self._ended is not None)
+
+    def detach_outbox(self) -> None:
+        """The store is closing: further calls say the session is not running."""
+        self._outbox = None
+
+    async def send_outbox(self) -> None:
+        """Deliver the outbox until the session ends (run beside the supervisor)."""
+        await self._running_outbox().run(lambda: self._ended is not None)
 
     async def _publish_entry(self, entry: Entry) -> None:
         await self._on_link(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.brokers import MosquittoFactory, start_subscriber
+from support.brokers import MosquittoFactory
+from support.listen import Listener
 from support.rig import FAST_BACKOFF
 
 import nm28_async as nm
@@ -22,7 +23,9 @@ COUNT = 20
 async def test_entries_enqueued_while_the_broker_is_down_all_arrive(
     mosquitto: MosquittoFactory, tmp_path: Path
 ) -> None:
-    info = mosquitto.start()
+    info = mosquitto.start(persistence=True)
+    async with Listener(info, "gw/#", "gw/probe", client_id="ob-sub"):
+        pass  # its session, kept by the broker across the restart, queues what comes meanwhile
     store = tmp_path / "outbox.sqlite"
     async with VirtualModem(info.url) as sim:
         path = await sim.serve_pty()
@@ -39,14 +42,13 @@ async def test_entries_enqueued_while_the_broker_is_down_all_arrive(
             assert ids == sorted(ids)
             assert len(set(ids)) == COUNT
             assert session.outbox_stats.depth >= 1
-            info = mosquitto.start(port=info.port)
-            sub = await start_subscriber(info, "gw/up", count=COUNT, wait=CEILING)
-            try:
+            info = mosquitto.start(persistence=True, port=info.port)
+            expected = {f"m{n}" for n in range(COUNT)}
+            async with Listener(info, "gw/#", "gw/probe", client_id="ob-sub") as listener:
                 await session.flush(timeout=CEILING * 2)
-                received = await sub.messages()
-            finally:
-                await sub.close()
-            assert {m.payload for m in received} == {f"m{n}".encode() for n in range(COUNT)}
+                heard = await listener.until_payloads(expected)
+            assert {topic for topic, _ in heard} == {"gw/up"}
+            assert {payload for _, payload in heard} == expected
             stats = session.outbox_stats
             assert stats.depth == 0
             assert stats.delivered == COUNT

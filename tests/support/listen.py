@@ -13,10 +13,14 @@ CEILING = 30.0
 
 class Listener:
     """`async with Listener(broker, "a/#") as heard:` collects (topic, payload) of what arrives
-    on the filter, the probe left out."""
+    on the filter, the probe left out. With ``client_id`` its session is kept (clean session
+    off): what the broker queued for it while it was away arrives when it comes back."""
 
-    def __init__(self, broker: BrokerInfo, topic_filter: str, probe: str) -> None:
+    def __init__(
+        self, broker: BrokerInfo, topic_filter: str, probe: str, client_id: str | None = None
+    ) -> None:
         self._broker = broker
+        self._kept = ("-i", client_id, "-c") if client_id is not None else ()
         self._filter = topic_filter
         self._probe = probe
         """A topic the filter matches, for the retained probe."""
@@ -30,7 +34,7 @@ class Listener:
         await publish_with_tool(self._broker, self._probe, b"probe", retain=True)
         self._process = await asyncio.create_subprocess_exec(
             require_tool("mosquitto_sub"), "-h", self._broker.host, "-p", str(self._broker.port),
-            "-t", self._filter, "-q", "1", "-v", stdout=asyncio.subprocess.PIPE,
+            "-t", self._filter, "-q", "1", "-v", *self._kept, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read())
         await self.until(0)
@@ -52,6 +56,15 @@ class Listener:
             while True:
                 self._changed.clear()
                 if self._probed and len(self.heard) >= count:
+                    return self.heard
+                await self._changed.wait()
+
+    async def until_payloads(self, expected: set[str]) -> list[tuple[str, str]]:
+        """Wait until every payload of ``expected`` arrived (duplicates allowed); all heard."""
+        async with asyncio.timeout(CEILING):
+            while True:
+                self._changed.clear()
+                if self._probed and expected <= {payload for _, payload in self.heard}:
                     return self.heard
                 await self._changed.wait()
 

@@ -46,6 +46,8 @@ _MARKS = {
     LinkState.CONNECTED: "●",
     LinkState.CONNECTING: "◐",
     LinkState.BACKING_OFF: "○",
+    LinkState.NO_NETWORK: "⊘",
+    LinkState.RECOVERING: "↻",
     LinkState.CLOSED: "·",
 }
 
@@ -174,10 +176,12 @@ async def _listen(session: Session, tally: DeviceTally, platform: Platform, view
 
 
 async def _show_states(session: Session, view: View, reasons: dict[int, str]) -> None:
-    """Show each state change, and keep its reason for `_connected`."""
+    """Show each state change, and keep the reason of the last attempt that ended for
+    `_connected` (not "connecting": the deadline may fall while an attempt runs)."""
     async for change in session.states():
         state = change.state.value
-        reasons[session.client.index] = change.reason
+        if change.state is not LinkState.CONNECTING:
+            reasons[session.client.index] = change.reason
         text = state if change.reason == state else f"{state}: {change.reason}"
         view.line(f"dev{session.client.index}", _MARKS[change.state], text, Kind.STATE)
 
@@ -190,7 +194,8 @@ async def _connected(session: Session, reasons: dict[int, str]) -> None:
     except Nm28TimeoutError:
         index = session.client.index
         raise Nm28Error(
-            f"client {index} could not connect within {CONNECT_LIMIT:g} s: {reasons.get(index)}"
+            f"client {index} could not connect within {CONNECT_LIMIT:g} s: "
+            f"{reasons.get(index, 'its first attempt has not ended')}"
         ) from None
 
 
