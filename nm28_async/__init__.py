@@ -26,10 +26,19 @@ from .errors import (
     UnsubscribeError,
 )
 from .modem import Modem
+from .network import NetworkMonitor, Recovery, Step
 from .outbox import OutboxStats
 from .overflow import Overflow
 from .protocol.conversation import Statistics
 from .protocol.events import Message, RecvNotice, ResultLine, TextLine, Urc
+from .protocol.network import (
+    Cell,
+    NetworkStatus,
+    Registration,
+    RegistrationChange,
+    Signal,
+    Technology,
+)
 from .protocol.results import ClientConfig
 from .protocol.topics import topic_matches
 from .session import Backoff, ConnectionParams, LinkState, Session, StateChange
@@ -41,6 +50,7 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 
 __all__ = [
     "Backoff",
+    "Cell",
     "ClientConfig",
     "ClientState",
     "CloseError",
@@ -57,6 +67,8 @@ __all__ = [
     "ModuleRebootedError",
     "MqttClient",
     "MqttSettings",
+    "NetworkMonitor",
+    "NetworkStatus",
     "Nm28Error",
     "Nm28TimeoutError",
     "NotConnectedError",
@@ -68,13 +80,19 @@ __all__ = [
     "PortLostError",
     "PublishError",
     "QueueOverflowError",
+    "Recovery",
     "RecvNotice",
+    "Registration",
+    "RegistrationChange",
     "ResultCodeError",
     "ResultLine",
     "Session",
+    "Signal",
     "StateChange",
     "Statistics",
+    "Step",
     "SubscribeError",
+    "Technology",
     "TextLine",
     "UnsubscribeError",
     "Urc",

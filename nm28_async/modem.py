@@ -16,6 +16,7 @@ from .client import MqttClient, MqttSettings, query_config, query_connections, q
 from .engine import Engine, EngineOptions, EngineSettings, PortOpener
 from .engine.serial_port import open_serial_port
 from .errors import Nm28Error
+from .network import Coordinator, NetworkMonitor, Recovery
 from .outbox import Policy
 from .overflow import Overflow
 from .protocol import commands, limits
@@ -23,7 +24,7 @@ from .protocol.commands import Command
 from .protocol.conversation import Completed, Statistics
 from .protocol.events import Final, Urc
 from .protocol.results import ClientConfig
-from .session import Backoff, ConnectionParams, Session, connected, supervised
+from .session import Backoff, ConnectionParams, Session, connected, guard_factory, supervised
 
 
 class Modem:
@@ -32,6 +33,10 @@ class Modem:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.clients = tuple(MqttClient(engine, index) for index in limits.CLIENT_INDEXES)
+        self.network = NetworkMonitor(engine)
+        """Registration, signal and data context (`status()`, `wait_registered()`, `changes()`)."""
+        self._coordinator = Coordinator(engine)
+        """Takes the module-wide recovery steps for every session of this modem."""
 
     def __repr__(self) -> str:
         return f"<Modem {self.engine.port} {'closed' if self.closed else 'open'}>"
@@ -173,6 +178,7 @@ class Modem:
         outbox: str | os.PathLike[str] | None = None,
         outbox_overflow: Overflow = Overflow.DROP_OLDEST,
         max_age: float | None = None,
+        recovery: Recovery | None = None,
         **settings: Unpack[MqttSettings],
     ) -> AbstractAsyncContextManager[Session]:
         """A supervised client: kept configured (`settings` as for `MqttClient.configure`),
@@ -181,7 +187,13 @@ class Modem:
 
         `session.enqueue()` stores messages in the outbox (on disk at `outbox`, else in
         memory), at most `outbox_size` of them (`outbox_overflow` says what a full one does),
-        each for at most `max_age` seconds; see gateway.md, "Durable outbox"."""
+        each for at most `max_age` seconds; see gateway.md, "Durable outbox".
+
+        With `recovery`, the session sends nothing while the module is not registered
+        (`LinkState.NO_NETWORK`) and climbs `recovery`'s ladder when connecting keeps
+        failing (`LinkState.RECOVERING`); see gateway.md, "The radio"."""
+        if recovery is not None and not isinstance(recovery, Recovery):
+            raise ValueError(f"recovery must be a Recovery, got {type(recovery).__name__}")
         client = self.client(index)
         params = ConnectionParams(
             host=host, port=port, client_id=client_id, username=username, password=password,
@@ -199,5 +211,8 @@ class Modem:
             status_urc=status_urc,
             outbox=outbox,
             outbox_policy=policy,
+            radio=None
+            if recovery is None
+            else guard_factory(self.network, self._coordinator, recovery),
         )
         return supervised(session)

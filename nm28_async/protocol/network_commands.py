@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import limits
 from .commands import Command, check_int, raw
@@ -162,17 +162,30 @@ def network_status(
 def status_of(answers: Mapping[str, Iterable[AnswerLine] | None]) -> NetworkStatus:
     """The status from each query's answer lines, keyed by prefix (`"CEREG"`); a prefix
     missing or None is a command the firmware lacks. Raises ValueError on a malformed line
-    (a caller that would rather lose one field reads each `Query` itself)."""
+    (a caller that would rather lose one field reads each `Query` itself: `assemble`)."""
 
     def read(query: Query[T]) -> T | None:
         lines = answers.get(query.prefix)
         return None if lines is None else query.parse(lines)
 
-    signals = (read(SIGNAL_CSQ), read(SIGNAL_CESQ))
+    return assemble(read, [q for q in REGISTRATION_QUERIES if q.prefix in answers])
+
+
+class Reader(Protocol):
+    """What one query answered, read (None: the firmware lacks it, or it could not be read)."""
+
+    def __call__(self, query: Query[T], /) -> T | None: ...
+
+
+def assemble(
+    read: Reader, registrations: Iterable[Query[RegistrationChange | None]]
+) -> NetworkStatus:
+    """The status from `read(query)` of each query `STATUS_QUERIES` holds, the registration
+    domains in the order given."""
     return network_status(
-        [read(q) for q in REGISTRATION_QUERIES if q.prefix in answers],
+        [read(q) for q in registrations],
         operator=read(OPERATOR),
-        signal=merge_signals(*signals),
+        signal=merge_signals(read(SIGNAL_CSQ), read(SIGNAL_CESQ)),
         attached=read(ATTACHED),
         pdp_active=read(PDP_ACTIVE),
         ip=read(IP_ADDRESS),

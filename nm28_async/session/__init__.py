@@ -4,6 +4,7 @@ configure-open-connect, above the client layer."""
 from .backoff import Backoff
 from .connection import connected
 from .params import ConnectionParams
+from .radio_guard import RadioGuard, guard_factory
 from .running import supervised
 from .states import LinkState, StateChange
 from .supervisor import Session
@@ -12,8 +13,10 @@ __all__ = [
     "Backoff",
     "ConnectionParams",
     "LinkState",
+    "RadioGuard",
     "Session",
     "StateChange",
     "connected",
+    "guard_factory",
     "supervised",
 ]

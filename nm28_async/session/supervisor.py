@@ -43,6 +43,7 @@ from .backoff import Backoff
 from .establish import establish, reported_up
 from .outbox_link import SessionOutbox
 from .params import ConnectionParams
+from .radio_guard import GuardFactory
 from .states import LinkState, StateChange
 from .status_urc import default_status_urc
 
@@ -54,6 +55,10 @@ REFUSED_PUBLISH_ATTEMPTS = 3
 """How many times a waiting publish is tried while the module refuses it on a live link."""
 _CHECK_MSG_ID = 1
 """Any valid message id: the encoders check a call's arguments with it, nothing is sent."""
+
+
+def _nothing() -> None:
+    pass
 
 
 class Session:
@@ -75,6 +80,7 @@ class Session:
         status_urc: Callable[[Urc], bool] | None = None,
         outbox: str | os.PathLike[str] | None = None,
         outbox_policy: Policy | None = None,
+        radio: GuardFactory | None = None,
     ) -> None:
         if outbox is not None and not isinstance(outbox, str | os.PathLike):
             raise ValueError(f"outbox must be a path or None, got {type(outbox).__name__}")
@@ -112,6 +118,8 @@ class Session:
         self.outbox_path = outbox
         self.outbox_policy = outbox_policy or Policy(size=outbox_size)
         self._outbox: SessionOutbox | None = None
+        self._radio = None if radio is None else radio(self._set_state)
+        """The radio's part in each attempt (`recovery=`): registration first, the ladder."""
 
     def __repr__(self) -> str:
         p = self.params
@@ -349,6 +357,7 @@ class Session:
         remove_urc = self._modem.add_urc_listener(self._on_urc)
         remove_final = self._modem.add_unexpected_final_listener(self._on_unexpected_final)
         remove_reboot = self._modem.add_reboot_listener(self._on_reboot)
+        remove_radio = self._radio.watch(self.link_lost) if self._radio else _nothing
         reason = "session ended"
         error: Nm28Error | None = None
         try:
@@ -368,6 +377,7 @@ class Session:
             remove_urc()
             remove_final()
             remove_reboot()
+            remove_radio()
             if error is None and self._modem.closed:
                 error = await self._modem.wait_closed()  # returns at once: it does not suspend
                 reason = str(error)
@@ -397,9 +407,11 @@ class Session:
         """Connect and watch until the modem is gone; return why."""
         attempt = 0
         while True:
-            self._set_state(LinkState.CONNECTING, "connecting")
             reboots = self._modem.reboots
             try:
+                if self._radio is not None:
+                    await self._radio.ready()
+                self._set_state(LinkState.CONNECTING, "connecting")
                 refused = await establish(
                     self.client, self.params, self._subscriptions, self._link_up
                 )
@@ -409,9 +421,13 @@ class Session:
             except (ModemClosedError, PortLostError) as exc:
                 return str(exc)
             except Nm28Error as exc:
+                if self._radio is not None:
+                    await self._radio.failed(exc)
                 await self._back_off(attempt, str(exc))
                 attempt += 1
                 continue
+            if self._radio is not None:
+                self._radio.succeeded()
             up_since = anyio.current_time()
             self._generation += 1
             self._lost_reason = None
