@@ -28,6 +28,7 @@ from .shell.common import (
     EXIT_USAGE,
     Parser,
     Runner,
+    Subcommand,
     add_port,
     baudrate,
     broker,
@@ -75,7 +76,7 @@ _SIM_SECONDS: tuple[tuple[str, Callable[[str], float], float | None, str], ...] 
 """The simulator's timing knobs: flag, parser, default, help."""
 
 
-def _add_sim(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
+def _add_sim(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     p = subparsers.add_parser("sim", help="run the virtual NM28 on a pty or a TCP port")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument(
@@ -223,7 +224,7 @@ async def _listen(
 # --- nm28 demo --------------------------------------------------------------------------
 
 
-def _add_demo(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
+def _add_demo(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     p = subparsers.add_parser(
         "demo", help="six devices on a virtual NM28: telemetry up, CTWing-style commands down"
     )
@@ -277,14 +278,14 @@ def _run_demo(args: argparse.Namespace) -> int:
 # --- nm28 at ----------------------------------------------------------------------------
 
 
-def _add_at(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
+def _add_at(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     p = subparsers.add_parser(
         "at", help="send AT commands to a module (or a virtual one) and print the answers; "
         "-i for an interactive console",
     )  # fmt: skip
     add_port(p)
     p.add_argument(
-        "commands", nargs="*", metavar="COMMAND",
+        "commands", nargs="*", default=[], metavar="COMMAND",
         help='AT command lines, sent in order, e.g. AT+CSQ "AT+MQTTCFG?" (or -i)',
     )  # fmt: skip
     p.add_argument(
@@ -377,7 +378,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
         "closed (broken pipe)",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Subcommand
+    )
     runners = {
         "sim": _add_sim(subparsers),
         "demo": _add_demo(subparsers),

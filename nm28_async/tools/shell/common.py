@@ -10,8 +10,8 @@ import logging
 import math
 import re
 import sys
-from collections.abc import Callable
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from ...protocol import limits
 from ...protocol.broker_url import BrokerUrl
@@ -39,6 +39,27 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class Subcommand(Parser):
+    """A subcommand's parser: its options go anywhere among its positionals
+    (`nm28 at PORT --record FILE AT+CSQ`, commands after `--payload TEXT`), as argparse's
+    intermixed parsing reads them. The top-level parser hands each subcommand its arguments
+    through `parse_known_args`, so that is where the intermixed parsing is switched on."""
+
+    _inside = False
+    """Set while the intermixed parsing runs: it calls `parse_known_args` for its two passes."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        if self._inside:
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
 
 
 # --- option types: each says in words what it wanted ------------------------------------

@@ -30,8 +30,8 @@ from .common import (
     EXIT_OK,
     EXIT_TIMED_OUT,
     EXIT_USAGE,
-    Parser,
     Runner,
+    Subcommand,
     add_port,
     fail,
     host,
@@ -72,7 +72,7 @@ def _add_connection(p: argparse.ArgumentParser, tool: str) -> None:
     )  # fmt: skip
 
 
-def add_sub(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
+def add_sub(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     p = subparsers.add_parser(
         "sub", add_help=False, help="subscribe through the module and print what arrives, "
         "as mosquitto_sub",
@@ -101,7 +101,7 @@ def add_sub(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
     return _run_sub
 
 
-def add_pub(subparsers: argparse._SubParsersAction[Parser]) -> Runner:
+def add_pub(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     p = subparsers.add_parser(
         "pub", add_help=False, help="publish one message through the module, as mosquitto_pub"
     )
