@@ -18,7 +18,8 @@ from ...protocol.broker_url import BrokerUrl
 TELEMETRY = "devices/{}/telemetry"
 COMMANDS = "devices/{}/commands"
 COMMAND_EVERY = 3
-"""The platform sends a downlink command after every third telemetry message of a device."""
+"""The platform sends a downlink command after the first telemetry message of a device, and
+after every third one from there."""
 BROKER_ANSWER_LIMIT = 5.0
 """Seconds the broker may take to accept the platform's connection and subscription."""
 
@@ -120,7 +121,7 @@ class Platform:
         if (device, seq) in self.seen:
             return  # a QoS 1 redelivery
         self.seen.add((device, seq))
-        if seq % COMMAND_EVERY == 0:
+        if seq % COMMAND_EVERY == 1:  # from each device's first reading: a short run has some
             self._task_id += 1
             command = {"valve_onoff": seq // COMMAND_EVERY % 2}
             self.sent_at[self._task_id] = (device, time.monotonic())
