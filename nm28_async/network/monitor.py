@@ -9,7 +9,7 @@ None and is logged; only the module failing as a whole (timeout, lost port) rais
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
@@ -122,7 +122,7 @@ class NetworkMonitor:
         finally:
             remove()
 
-    async def changes(self) -> AsyncIterator[RegistrationChange]:
+    async def changes(self) -> AsyncGenerator[RegistrationChange, None]:
         """Registration changes (`+C5GREG`, `+CEREG`, `+CREG` URCs) as they come; the first use
         turns the module's registration URCs on (with the cell)."""
         send, receive = anyio.create_memory_object_stream[RegistrationChange](CHANGES_BUFFER)

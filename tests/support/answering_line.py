@@ -5,21 +5,18 @@ coordinator) without a pty or a virtual NM28."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import nm28_async as nm
 from nm28_async.engine import MemoryLine
 
-Answer = str | Callable[[], str]
-"""What the module prints for a command, after `\\r\\n`: e.g. `"+CSQ: 20,99\\r\\n\\r\\nOK"`."""
-
-
 class AnsweringModule:
-    def __init__(self, answers: dict[str, Answer]) -> None:
+    def __init__(self, answers: dict[str, str]) -> None:
         self.line = MemoryLine()
         self.answers = answers
-        """By command (`AT+CSQ`); a command not listed is answered `ERROR`."""
+        """What the module prints for each command (`AT+CSQ`: `+CSQ: 20,99\\r\\n\\r\\nOK`),
+        after a line end; a command not listed is answered `ERROR`. Tests may change it."""
         self.asked: list[str] = []
         self._asked = asyncio.Event()
 
@@ -42,8 +39,7 @@ class AnsweringModule:
             self.asked.append(command)
             self._asked.set()
             answer = self.answers.get(command, "OK" if command in ("AT", "ATE0") else "ERROR")
-            text = answer() if callable(answer) else answer
-            self.line.send(f"\r\n{text}\r\n".encode())
+            self.line.send(f"\r\n{answer}\r\n".encode())
 
 
 @asynccontextmanager
