@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import nm28_async as nm
 from nm28_async.engine import MemoryLine
 
+
 class AnsweringModule:
     def __init__(self, answers: dict[str, str]) -> None:
         self.line = MemoryLine()
