@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -43,6 +44,27 @@ from .shell.common import (
 if TYPE_CHECKING:
     from ..protocol.commands import Command
     from ..sim import ReplayModule, VirtualModem
+
+
+SIM_EXTRA = "pip install 'nm28-async[sim]'"
+"""How to get what `nm28 sim` and `nm28 demo` need beyond the driver."""
+_SIM_MODULES = ("paho.mqtt.client", "amqtt.broker")
+"""The `[sim]` extra's packages, as the virtual NM28 imports them (paho-mqtt, amqtt)."""
+
+
+def _without_sim_extra(who: str) -> int | None:
+    """Exit 2 (one line naming the extra) when the `[sim]` extra's packages cannot be imported;
+    None when they can."""
+    for name in _SIM_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            return fail(
+                who, f"needs paho-mqtt and amqtt, the [sim] extra ({reason}): {SIM_EXTRA}",
+                EXIT_USAGE,
+            )  # fmt: skip
+    return None
 
 
 def _sim_broker(text: str) -> BrokerUrl:
@@ -128,7 +150,7 @@ def _add_sim(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
         "--banner", default="RDY", help="line printed after a reboot (default: %(default)s)"
     )
     p.add_argument(
-        "--replay", type=_recording, metavar="FILE",
+        "--replay", type=Path, metavar="FILE",
         help="play back the module's side of a recording (Modem.open(record=...), nm28 at "
         "--record) instead of simulating one; the knobs above do not apply (default: off)",
     )  # fmt: skip
@@ -145,36 +167,50 @@ def _record_file(text: str) -> Path:
     return path
 
 
-def _recording(text: str) -> Path:
-    """A recording that exists and reads as one, checked before anything starts."""
-    from ..sim.replay import read_recording
-
-    try:
-        read_recording(text)
-    except (OSError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return Path(text)
-
-
 def _run_sim(args: argparse.Namespace) -> int:
+    missing = _without_sim_extra("nm28 sim")
+    if missing is not None:
+        return missing
+    if args.replay is not None:  # a recording that reads as one, before anything starts
+        from ..sim.replay import read_recording
+
+        try:
+            read_recording(args.replay)
+        except (OSError, ValueError) as exc:
+            return fail("nm28 sim", exc, EXIT_USAGE)
     setup_logging(args.verbose)
     try:
-        asyncio.run(_serve_sim(args))
+        return asyncio.run(_serve_sim(args))
     except ValueError as exc:
         return fail("nm28 sim", exc, EXIT_USAGE)
     except OSError as exc:  # port in use, address not local, name unknown, broker down
         return fail("nm28 sim", exc, EXIT_FAILED)
-    return EXIT_OK
 
 
-async def _serve_sim(args: argparse.Namespace) -> None:
+async def _serve_sim(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM (exit 0) or SIGINT (Ctrl-C, exit 130). After the first, the
+    signals are the default ones again: a second Ctrl-C interrupts a slow shutdown."""
     stop = asyncio.Event()
+    stopped_by: list[signal.Signals] = []
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stopping = (signal.SIGINT, signal.SIGTERM)
+
+    def stopped(sig: signal.Signals) -> None:
+        stopped_by.append(sig)
+        for each in stopping:
+            loop.remove_signal_handler(each)
+        stop.set()
+
+    for sig in stopping:
+        loop.add_signal_handler(sig, stopped, sig)
     if args.replay is not None:
         await _serve_replay(args, stop)
-        return
+    else:
+        await _serve_virtual(args, stop)
+    return EXIT_INTERRUPTED if stopped_by == [signal.SIGINT] else EXIT_OK
+
+
+async def _serve_virtual(args: argparse.Namespace, stop: asyncio.Event) -> None:
     from ..sim import VirtualModem  # the sim's extra dependencies only when it runs
 
     async with VirtualModem(
@@ -254,6 +290,9 @@ def _add_demo(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    missing = _without_sim_extra("nm28 demo")
+    if missing is not None:
+        return missing
     from ..errors import Nm28Error
     from ..tasks import first_leaf
     from .demo import run_demo
