@@ -11,7 +11,7 @@ from support.rig import FAST_BACKOFF
 from support.scripted_module import Exchange, ScriptedModule
 
 import nm28_async as nm
-from nm28_async.session import supervisor
+from nm28_async.session import loop
 from nm28_async.session.supervisor import Session
 
 
@@ -22,7 +22,7 @@ async def test_a_failure_inside_the_supervisor_is_an_nm28error(
     async def broken(*args: object) -> list[str]:
         raise KeyError("a bug in the supervisor")
 
-    monkeypatch.setattr(supervisor, "establish", broken)
+    monkeypatch.setattr(loop, "establish", broken)
     links = LinkedModule()
     failed = "supervisor of client 0 failed"
 
