@@ -39,6 +39,7 @@ from .shell.common import (
     seconds_or_zero,
     setup_logging,
     tcp_address,
+    text,
 )
 
 if TYPE_CHECKING:
@@ -144,8 +145,8 @@ def _add_sim(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
         help="print +MQTTSTAT: <idx>,<code> when a broker link drops (default: none, as in "
         "the manual)",
     )  # fmt: skip
-    for flag, parse, default, text in _SIM_SECONDS:
-        p.add_argument(flag, type=parse, default=default, metavar="S", help=text)
+    for flag, parse, default, explained in _SIM_SECONDS:
+        p.add_argument(flag, type=parse, default=default, metavar="S", help=explained)
     p.add_argument(
         "--banner", default="RDY", help="line printed after a reboot (default: %(default)s)"
     )
@@ -324,7 +325,7 @@ def _add_at(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     )  # fmt: skip
     add_port(p)
     p.add_argument(
-        "commands", nargs="*", default=[], metavar="COMMAND",
+        "commands", nargs="*", type=text, default=[], metavar="COMMAND",
         help='AT command lines, sent in order, e.g. AT+CSQ "AT+MQTTCFG?" (or -i)',
     )  # fmt: skip
     p.add_argument(
@@ -333,7 +334,7 @@ def _add_at(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
         "URCs as they arrive; line editing and history; Ctrl-D ends it (default: off)",
     )  # fmt: skip
     p.add_argument(
-        "--payload", action="append", default=[], metavar="TEXT",
+        "--payload", action="append", type=text, default=[], metavar="TEXT",
         help="the payload (UTF-8) of the next AT+MQTTPUBEX, whose length field must match; "
         "once per AT+MQTTPUBEX (default: none)",
     )  # fmt: skip

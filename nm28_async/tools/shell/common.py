@@ -94,6 +94,29 @@ def _check_ip(text: str, kind: Callable[[str], object], name: str) -> None:
         raise argparse.ArgumentTypeError(f"{text} is not an {name} address") from None
 
 
+def utf8(hint: str = "") -> Callable[[str], str]:
+    """Text that is UTF-8: argv's bytes that are not arrive as lone surrogates (Python's
+    surrogateescape), refused with the byte and where it is (never the text: it may be a
+    password), then `hint`."""
+
+    def parse(text: str) -> str:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = ord(text[exc.start]) & 0xFF
+            more = f"; {hint}" if hint else ""
+            raise argparse.ArgumentTypeError(
+                f"not UTF-8 (byte 0x{byte:02x} at position {exc.start}){more}"
+            ) from None
+        return text
+
+    return parse
+
+
+text = utf8()
+"""A command-line string that must be UTF-8: a topic, client id, login, AT command line."""
+
+
 def seconds(*, zero: bool) -> Callable[[str], float]:
     wanted = "a number of seconds, 0 or more" if zero else "a number of seconds above 0"
 

@@ -13,7 +13,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from .common import (
     network_port,
     positive_seconds,
     setup_logging,
+    text,
+    utf8,
     whole,
 )
 
@@ -56,11 +59,13 @@ def _add_connection(p: argparse.ArgumentParser, tool: str) -> None:
         help="the broker's port (default: %(default)s)",
     )  # fmt: skip
     p.add_argument(
-        "-i", "--id", metavar="ID",
+        "-i", "--id", type=text, metavar="ID",
         help=f"client id (default: {tool}- and the process id)",
     )  # fmt: skip
-    p.add_argument("-u", "--username", default="", help="user name (default: none)")
-    p.add_argument("-P", "--pw", default="", metavar="PASSWORD", help="password (default: none)")
+    p.add_argument("-u", "--username", type=text, default="", help="user name (default: none)")
+    p.add_argument(
+        "-P", "--pw", type=text, default="", metavar="PASSWORD", help="password (default: none)"
+    )
     p.add_argument(
         "--client", type=whole("a client index", limits.CLIENT_INDEXES), default=0,
         metavar="N", help="which of the module's clients, 0..5 (default: %(default)s)",
@@ -79,7 +84,8 @@ def add_sub(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     )  # fmt: skip
     _add_connection(p, "nm28-sub")
     p.add_argument(
-        "-t", "--topic", action="append", dest="topics", required=True, metavar="TOPIC",
+        "-t", "--topic", action="append", dest="topics", type=text, required=True,
+        metavar="TOPIC",
         help="a topic filter to subscribe to, may be repeated (required)",
     )  # fmt: skip
     p.add_argument(
@@ -103,28 +109,40 @@ def add_sub(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
 
 def add_pub(subparsers: argparse._SubParsersAction[Subcommand]) -> Runner:
     p = subparsers.add_parser(
-        "pub", add_help=False, help="publish one message through the module, as mosquitto_pub"
-    )
+        "pub", add_help=False, help="publish a message (or one per line of stdin) through the "
+        "module, as mosquitto_pub",
+    )  # fmt: skip
     _add_connection(p, "nm28-pub")
-    p.add_argument("-t", "--topic", required=True, help="the topic (required)")
+    p.add_argument("-t", "--topic", type=text, required=True, help="the topic (required)")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("-m", "--message", help="the message, sent as UTF-8 (this, -f or -s is "
-                      "required)")  # fmt: skip
+    one_of = "one of -m, -f, -s, -l, -n is required"
     what.add_argument(
-        "-f", "--file", type=Path, help="send the file's bytes (this, -m or -s is required)"
+        "-m", "--message", type=utf8("-f FILE or -s send other bytes"),
+        help=f"the message, sent as UTF-8 ({one_of})",
+    )  # fmt: skip
+    what.add_argument("-f", "--file", type=Path, help=f"send the file's bytes ({one_of})")
+    what.add_argument(
+        "-s", "--stdin-file", action="store_true", help=f"send all of stdin ({one_of})"
     )
     what.add_argument(
-        "-s", "--stdin-file", action="store_true",
-        help="send all of stdin (this, -m or -f is required)",
+        "-l", "--stdin-line", action="store_true",
+        help="send each line of stdin (without its line end) as a message of its own, as it "
+        f"is read; blank lines are skipped, as the module cannot send them ({one_of})",
+    )  # fmt: skip
+    what.add_argument(
+        "-n", "--null-message", action="store_true",
+        help=f"a zero-length message: refused, as the module cannot send one ({one_of})",
     )  # fmt: skip
     p.add_argument("-q", "--qos", type=_qos, default=0, help="QoS (default: 0)")
     p.add_argument("-r", "--retain", action="store_true", help="retain it (default: off)")
     p.add_argument(
-        "--will-topic", metavar="TOPIC", help="the client's last will topic (default: no will)"
-    )
+        "--will-topic", type=text, metavar="TOPIC",
+        help="the client's last will topic (default: no will)",
+    )  # fmt: skip
     p.add_argument(
-        "--will-payload", default="", metavar="TEXT", help="the will's message (default: empty)"
-    )
+        "--will-payload", type=text, default="", metavar="TEXT",
+        help="the will's message (default: empty)",
+    )  # fmt: skip
     p.add_argument(
         "--will-qos", type=_qos, default=0, metavar="QOS", help="the will's QoS (default: 0)"
     )
@@ -143,6 +161,15 @@ def _run_sub(args: argparse.Namespace) -> int:
     return _run("nm28 sub", args, {}, check, _subscribe)
 
 
+NO_EMPTY = (
+    "the module cannot send an empty message (AT+MQTTPUBEX takes "
+    f"{limits.PAYLOAD_BYTES.start}..{limits.PAYLOAD_BYTES.stop - 1} bytes), so a retained "
+    "message cannot be cleared through it: clear it from a host that reaches the broker "
+    "(mosquitto_pub -r -n -t TOPIC)"
+)
+"""Why `-n`, `-m ''` and an empty file or stdin are refused."""
+
+
 def _run_pub(args: argparse.Namespace) -> int:
     if args.will_topic is None and (args.will_payload or args.will_qos or args.will_retain):
         return fail("nm28 pub", "--will-payload, --will-qos and --will-retain need --will-topic",
@@ -151,25 +178,32 @@ def _run_pub(args: argparse.Namespace) -> int:
         args.payload = _payload(args)
     except OSError as exc:
         return fail("nm28 pub", f"cannot read {args.file}: {exc.strerror}", EXIT_USAGE)
+    if args.payload == b"":
+        return fail("nm28 pub", NO_EMPTY, EXIT_USAGE)
     will = (
         {}
         if args.will_topic is None
         else {"will": Will(args.will_topic, args.will_payload, args.will_qos, args.will_retain)}
     )
 
-    def check() -> None:
-        commands.publish(args.client, 1, args.topic, args.payload, qos=args.qos,
+    def check() -> None:  # -l: the lines are checked as they are read
+        commands.publish(args.client, 1, args.topic, args.payload or b"-", qos=args.qos,
                          retain=args.retain)  # fmt: skip
 
-    return _run("nm28 pub", args, will, check, _publish)
+    return _run("nm28 pub", args, will, check, _publish_lines if args.stdin_line else _publish)
 
 
-def _payload(args: argparse.Namespace) -> bytes:
+def _payload(args: argparse.Namespace) -> bytes | None:
+    """The one message to send; None for -l (a message per line, read as they come)."""
     if args.message is not None:
         return str(args.message).encode("utf-8")
     if args.file is not None:
         return Path(args.file).read_bytes()
-    return sys.stdin.buffer.read()
+    if args.stdin_file:
+        return sys.stdin.buffer.read()
+    if args.null_message:
+        return b""
+    return None
 
 
 Body = Callable[[argparse.Namespace, dict[str, Any]], Coroutine[Any, Any, int]]
@@ -210,6 +244,63 @@ async def _publish(args: argparse.Namespace, connection: dict[str, Any]) -> int:
     ):
         await client.publish(args.topic, args.payload, args.qos, args.retain)
     return EXIT_OK
+
+
+async def _publish_lines(args: argparse.Namespace, connection: dict[str, Any]) -> int:
+    """-l: each line of stdin a message, published (and acknowledged) as it is read, until
+    the end of stdin or SIGTERM (0). A line the module cannot take ends it (2), saying which
+    and how many were sent before it."""
+    sent = 0
+    async with (
+        Modem.open(args.port, baudrate=args.baudrate) as modem,
+        modem.mqtt(args.client, **connection) as client,
+    ):
+        with anyio.CancelScope() as stop:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.cancel)
+            async for number, line in stdin_lines():
+                if not line:
+                    continue  # the module cannot send an empty message
+                try:
+                    commands.as_payload(line)
+                except ValueError as exc:
+                    return fail("nm28 pub", f"line {number} of stdin: {exc} ({sent} sent before "
+                                "it)", EXIT_USAGE)  # fmt: skip
+                await client.publish(args.topic, line, args.qos, args.retain)
+                sent += 1
+    return EXIT_OK
+
+
+async def stdin_lines() -> AsyncIterator[tuple[int, bytes]]:
+    """The lines of stdin as they come (each numbered from 1, without its line end, a last one
+    without a line end included). A thread of its own reads the file descriptor (a pipe, a
+    terminal or a file alike, stdin left blocking); it is a daemon, so a read that never ends
+    does not hold the process at exit."""
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(sys.stdin.fileno(), 65536)
+            except OSError:
+                chunk = b""
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            except RuntimeError:  # the loop is closed: nobody reads any more
+                return
+            if not chunk:
+                return
+
+    threading.Thread(target=read, name="nm28 pub -l", daemon=True).start()
+    pending = b""
+    number = 0
+    while chunk := await chunks.get():
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            number += 1
+            yield number, line
+    if pending:
+        yield number + 1, pending
 
 
 async def _subscribe(args: argparse.Namespace, connection: dict[str, Any]) -> int:
