@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ..errors import ModemClosedError, Nm28Error, Nm28TimeoutError, PortLostError
+from ..errors import ConnectError, ModemClosedError, Nm28Error, Nm28TimeoutError, PortLostError
 from ..network import Coordinator, Ladder, NetworkMonitor, Recovery
 from ..protocol.network import RegistrationChange
 from .states import LinkState
@@ -59,11 +59,16 @@ class RadioGuard:
             log.info("the module is registered again (%s)", status.registration.value)
 
     async def failed(self, error: Nm28Error) -> None:
-        """An attempt failed: climb the ladder; a module-wide step is taken by the
+        """An attempt failed: climb the ladder (unless it failed past the radio: the broker
+        reached, its CONNECT refused or cut); a module-wide step is taken by the
         coordinator, unless another session's step ran meanwhile (this one then just
         reconnects). A step that fails is logged: the next attempt says more."""
         if self._coordinator.steps_taken != self._seen:
             return  # another session's step cut this attempt: not a failure of the link
+        if isinstance(error, ConnectError):
+            # the network opened and the broker was reached: the radio works, MQTT does not
+            self._ladder.succeeded()
+            return
         step = self._ladder.failed(timed_out=isinstance(error, Nm28TimeoutError))
         if not step.module_wide:
             return

@@ -67,7 +67,8 @@ def check_summary(out: str) -> None:
     assert "result: every message arrived and every client survived every fault" in out
     restarts = 1 if has_mosquitto() else 0
     assert (
-        f"faults injected: broker restart {restarts}, module reboot 1, dropped link 1; "
+        f"faults injected: broker restart {restarts}, coverage loss 1, module reboot 1, "
+        "dropped link 1; "
         "module reboots seen by the driver: 1"
     ) in out
     rows = [m.groups() for line in out.splitlines() if (m := ROW.fullmatch(line))]
@@ -76,7 +77,7 @@ def check_summary(out: str) -> None:
         assert state == "connected"
         assert int(sent) == int(seen) > 0
         assert int(commands) == int(received) > 0
-        faults = restarts + 1 + (index == "2")  # the dropped link is client 2's
+        faults = restarts + 2 + (index == "2")  # the dropped link is client 2's
         assert int(reconnects) >= faults
         assert dropped == "0"
 
@@ -112,7 +113,9 @@ async def test_demo_runs_and_every_message_arrives(broker: BrokerInfo) -> None:
     assert code == 0, out[-2000:] + err
     assert "result: every message arrived and every client survived every fault" in out
     assert "broker restart: skipped (the demo does not restart your broker)" in out
-    assert "faults injected: broker restart 0, module reboot 1, dropped link 1" in out
+    assert (
+        "faults injected: broker restart 0, coverage loss 1, module reboot 1, dropped link 1" in out
+    )
     for index in range(6):
         assert re.search(rf'dev{index} +↓ command {{"taskId": \d+, "payload": ', out)
 

@@ -1,4 +1,5 @@
-"""The faults of the demo: a broker restart, a module reboot and a dropped link, each at its
+"""The faults of the demo: a broker restart, lost coverage, a module reboot and a dropped
+link, each at its
 moment of the run, each followed by a wait until every client it cut off is connected again.
 
 Supervised sessions do the recovering; this only injects and watches. Where the broker keeps
@@ -24,12 +25,19 @@ from .view import Kind, View
 
 BROKER_OUTAGE = 1.5
 """Seconds the broker stays down."""
+COVERAGE_OUTAGE = 2.0
+"""Seconds without coverage: the sessions wait (no network), sending nothing."""
 RECOVERY_LIMIT = 20.0
 """Seconds every client may take to be connected again after a fault."""
 QUIET_LIMIT = 5.0
 """Seconds to wait for what is on its way before a fault, where the broker would lose it."""
 DROPPED_CLIENT = 2
-PLAN = ((0.2, "broker restart"), (0.5, "module reboot"), (0.75, "dropped link"))
+PLAN = (
+    (0.15, "broker restart"),
+    (0.35, "coverage loss"),
+    (0.55, "module reboot"),
+    (0.75, "dropped link"),
+)
 """Each fault and when it comes, as a fraction of the run."""
 
 
@@ -147,6 +155,14 @@ async def _inject(stage: Stage, name: str) -> bool:
         await asyncio.to_thread(mosquitto.start)
         view.line("fault", "⚡", f"broker restart: mosquitto back after {BROKER_OUTAGE:g} s, "
                   "with the sessions it saved", Kind.FAULT)  # fmt: skip
+    elif name == "coverage loss":
+        view.line("fault", "⚡", "coverage loss: the virtual NM28 loses the network "
+                  "(searching); sessions wait for it", Kind.FAULT)  # fmt: skip
+        stage.sim.set_coverage(False)
+        await asyncio.sleep(COVERAGE_OUTAGE)
+        stage.sim.set_coverage(True)
+        view.line("fault", "⚡", f"coverage loss: the network is back after {COVERAGE_OUTAGE:g} s",
+                  Kind.FAULT)  # fmt: skip
     elif name == "module reboot":
         view.line("fault", "⚡", "module reboot: the virtual NM28 resets, as at power-on",
                   Kind.FAULT)  # fmt: skip

@@ -1,6 +1,6 @@
 """`nm28 demo`: six devices on one virtual NM28 publish telemetry and act on CTWing-style
 downlink commands sent by a platform-side MQTT client, live in the terminal, through a broker
-restart, a module reboot and a dropped link.
+restart, lost coverage, a module reboot and a dropped link.
 
 The broker is yours (`--broker`), else a mosquitto the demo starts (and restarts), else the
 embedded one; the rest runs in this process: the virtual modem on a pty, the driver on that pty
@@ -24,6 +24,7 @@ import anyio
 
 from ...errors import Nm28Error, Nm28TimeoutError
 from ...modem import Modem
+from ...network import NetworkMonitor, Recovery
 from ...platforms import ctwing
 from ...protocol import limits
 from ...protocol.broker_url import BrokerUrl
@@ -38,6 +39,8 @@ BACKOFF = Backoff(initial=0.25, maximum=1.0)
 """Reconnect soon: a demo's outages are short."""
 POLL_INTERVAL = 5.0
 """A lost link shows first in a failing publish; the `AT+MQTTCONN?` poll is the backstop."""
+RECOVERY = Recovery(registration_poll=5.0)
+"""No attempt while the module has no network; the registration URC brings the sessions back."""
 PUBLISH_TIMEOUT = 30.0
 CONNECT_LIMIT = 10.0
 SETTLE_LIMIT = 10.0
@@ -93,17 +96,19 @@ async def run_demo(
                             username=url.username, password=url.password, keepalive=60,
                             clean_session=not where.keeps_sessions, backoff=BACKOFF,
                             poll_interval=POLL_INTERVAL, publish_timeout=PUBLISH_TIMEOUT,
-                            **over_tls,
+                            recovery=RECOVERY, **over_tls,
                         )
                     )
                     for index in limits.CLIENT_INDEXES
                 ]  # fmt: skip
-                view.status = lambda: _status(sessions, tallies, platform)
+                radio = ["registered"]
+                view.status = lambda: _status(sessions, tallies, platform, radio[0])
                 gate = Gate()
                 stage = Stage(where, sim, sessions, lambda: platform.connected,
                               lambda: missing(tallies, platform) == (0, 0), gate, view)  # fmt: skip
                 reasons: dict[int, str] = {}
                 async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(_show_radio, modem.network, radio, view)
                     for session in sessions:
                         tasks.start_soon(_show_states, session, view, reasons)
                     for session, tally in zip(sessions, tallies, strict=True):
@@ -199,9 +204,22 @@ async def _connected(session: Session, reasons: dict[int, str]) -> None:
         ) from None
 
 
-def _status(sessions: list[Session], tallies: list[DeviceTally], platform: Platform) -> str:
-    """The status line: each client's state, and what went up and came down so far."""
+async def _show_radio(network: NetworkMonitor, radio: list[str], view: View) -> None:
+    """Show each registration change, and keep the latest for the status line."""
+    async for change in network.changes():
+        radio[0] = change.registration.name.lower().replace("_", " ")
+        mark = "●" if change.registration.registered else "⊘"
+        view.line("radio", mark, f"{change.domain}: {change.registration.value}", Kind.STATE)
+
+
+def _status(
+    sessions: list[Session], tallies: list[DeviceTally], platform: Platform, radio: str
+) -> str:
+    """The status line: the radio, each client's state, what went up and came down so far."""
     marks = " ".join(f"{s.client.index}{_MARKS[s.state]}" for s in sessions)
     up = sum(len(t.acknowledged) for t in tallies)
     down = sum(len(t.commands) for t in tallies)
-    return f"clients {marks} │ telemetry {up} │ commands {down}/{len(platform.sent_at)}"
+    return (
+        f"radio {radio} │ clients {marks} │ telemetry {up} │ "
+        f"commands {down}/{len(platform.sent_at)}"
+    )
