@@ -149,17 +149,24 @@ class Modem:
         client_id: str,
         username: str = "",
         password: str = "",
+        take_over: bool = True,
         **settings: Unpack[MqttSettings],
     ) -> AbstractAsyncContextManager[MqttClient]:
         """`async with modem.mqtt(0, host, 1883, client_id=...) as client:` configures (any
         `MqttSettings` keyword), opens and connects; disconnects and closes on exit.
-        Every argument is checked here: a bad one is a ValueError at the call."""
+        Every argument is checked here: a bad one is a ValueError at the call.
+
+        `take_over` (default True): the index named is the caller's, so one the module still
+        holds (left open by a process that was killed) is closed and opened again; False
+        refuses it (OpenError result 2)."""
+        if not isinstance(take_over, bool):
+            raise ValueError(f"take_over must be True or False, got {take_over!r}")
         client = self.client(index)
         params = ConnectionParams(
             host=host, port=port, client_id=client_id, username=username, password=password,
             **settings,
         )  # fmt: skip
-        return connected(client, params)
+        return connected(client, params, take_over=take_over)
 
     def session(
         self,

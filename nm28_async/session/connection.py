@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from ..client import MqttClient
+from ..client import ClientState, MqttClient
 from ..errors import ConnectError, ModemClosedError, Nm28Error, OpenError, PortLostError
+from ..protocol.codes import OpenResult
 from .params import ConnectionParams
 
 log = logging.getLogger("nm28_async")
@@ -21,8 +22,14 @@ Step = Callable[[], Awaitable[None]]
 
 
 @asynccontextmanager
-async def connected(client: MqttClient, params: ConnectionParams) -> AsyncIterator[MqttClient]:
+async def connected(
+    client: MqttClient, params: ConnectionParams, *, take_over: bool = True
+) -> AsyncIterator[MqttClient]:
     """Yield `client` connected; on exit disconnect and close, whatever the body did.
+
+    With `take_over` (the default: the caller named the index, so it is its own), an index
+    the module still holds (a process before this one was killed, or lost its port) is
+    closed and opened again; without it, that OPEN fails with OpenError result 2.
 
     What is undone grows with what was tried: once OPEN was sent its network is closed,
     once CONN was sent the client is disconnected too, unless the module answered that the
@@ -36,7 +43,10 @@ async def connected(client: MqttClient, params: ConnectionParams) -> AsyncIterat
             await client.configure(**options)
         undo = (client.close,)
         try:
-            await client.open(params.host, params.port)
+            if take_over:
+                await open_taking_over(client, params.host, params.port)
+            else:
+                await client.open(params.host, params.port)
         except OpenError:
             undo = ()  # not opened (or the index is someone else's): nothing of ours to close
             raise
@@ -49,6 +59,26 @@ async def connected(client: MqttClient, params: ConnectionParams) -> AsyncIterat
         yield client
     finally:
         await tear_down(client, *undo)
+
+
+async def release(client: MqttClient) -> None:
+    """DISCONNECT then CLOSE, so the module holds no network for the index."""
+    await tear_down(client, client.disconnect, client.close)
+
+
+async def open_taking_over(client: MqttClient, host: str, port: int) -> None:
+    """Open the network; if the module still holds the index (a process before this one
+    left it open, or the link broke under it), take it back and open again."""
+    if client.state is not ClientState.CLOSED:
+        await release(client)
+    try:
+        await client.open(host, port)
+    except OpenError as exc:
+        if exc.code != OpenResult.IN_USE:
+            raise
+        log.info("client %d: the module still holds the index; taking it over", client.index)
+        await release(client)
+        await client.open(host, port)
 
 
 async def tear_down(client: MqttClient, *steps: Step) -> None:

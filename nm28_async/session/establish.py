@@ -6,34 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from ..client import ClientState, MqttClient, query_connections
+from ..client import MqttClient, query_connections
 from ..engine import Engine
-from ..errors import ModemClosedError, ModuleRebootedError, Nm28Error, OpenError, PortLostError
-from ..protocol.codes import OpenResult
-from .connection import tear_down
+from ..errors import ModemClosedError, ModuleRebootedError, Nm28Error, PortLostError
+from .connection import open_taking_over
 from .params import ConnectionParams
 
 log = logging.getLogger("nm28_async")
-
-
-async def release(client: MqttClient) -> None:
-    """DISCONNECT then CLOSE, so the module holds no network for the index."""
-    await tear_down(client, client.disconnect, client.close)
-
-
-async def open_taking_over(client: MqttClient, host: str, port: int) -> None:
-    """Open the network; if the module still holds the index (a process before this one
-    left it open, or the link broke under it), take it back and open again."""
-    if client.state is not ClientState.CLOSED:
-        await release(client)
-    try:
-        await client.open(host, port)
-    except OpenError as exc:
-        if exc.code != OpenResult.IN_USE:
-            raise
-        log.info("client %d: the module still holds the index; taking it over", client.index)
-        await release(client)
-        await client.open(host, port)
 
 
 async def reported_up(engine: Engine, index: int) -> bool:

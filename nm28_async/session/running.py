@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from ..tasks import background_tasks
-from .establish import release
+from .connection import release
 from .outbox_link import opened_store
 from .supervisor import Session
 

@@ -145,15 +145,27 @@ async def test_cancelled_while_opening_the_network_is_closed() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_refused_open_is_not_closed_it_may_be_another_users() -> None:
+async def test_without_take_over_a_refused_open_is_not_closed_it_may_be_another_users() -> None:
     links = LinkedModule()
     links.opened[3] = True  # someone else holds index 3
     async with ScriptedModule(links.script(), echo=False) as mod, nm.Modem.open(mod.port) as modem:
         with pytest.raises(nm.OpenError) as caught:
-            async with modem.mqtt(3, "broker", 1883, client_id="c"):
+            async with modem.mqtt(3, "broker", 1883, client_id="c", take_over=False):
                 pass
         assert caught.value.code == 2
         assert [x.name for x in mod.exchanges if x.name.startswith("MQTT")] == ["MQTTOPEN"]
+
+
+@pytest.mark.asyncio
+async def test_by_default_an_index_the_module_holds_is_taken_over() -> None:
+    links = LinkedModule()
+    links.opened[3] = True  # left open by a program that was killed
+    async with ScriptedModule(links.script(), echo=False) as mod, nm.Modem.open(mod.port) as modem:
+        async with modem.mqtt(3, "broker", 1883, client_id="c"):
+            pass
+        names = [x.name for x in mod.exchanges if x.name.startswith("MQTT")]
+    assert names[:4] == ["MQTTOPEN", "MQTTDISC", "MQTTCLOSE", "MQTTOPEN"]
+    assert names[-2:] == ["MQTTDISC", "MQTTCLOSE"]
 
 
 @pytest.mark.asyncio
