@@ -37,6 +37,8 @@ class Link:
         """Set when the link is lost (`lost_reason` says why) or must be checked now."""
         self.lost_reason: str | None = None
         self.reconnects = 0
+        self.last_error: Nm28Error | None = None
+        """Why the last connection attempt failed (None until one did)."""
 
     def changes(self) -> AsyncIterator[StateChange]:
         return self._changes.items()

@@ -126,6 +126,7 @@ class Supervisor:
             except (ModemClosedError, PortLostError) as exc:
                 return str(exc)
             except Nm28Error as exc:
+                link.last_error = exc
                 if radio is not None:
                     await radio.failed(exc)
                 await self._back_off(attempt, str(exc))

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ..client import MqttClient
 from ..engine import Engine
-from ..errors import NotConnectedError, OutboxFullError
+from ..errors import Nm28Error, NotConnectedError, OutboxFullError
 from ..outbox import Entry, OutboxStats, OutboxStore, Policy
 from ..protocol import commands
 from ..protocol.events import Message, Urc
@@ -95,6 +95,12 @@ class Session:
     def reconnects(self) -> int:
         """How many times the link was lost and made again."""
         return self._link.reconnects
+
+    @property
+    def last_error(self) -> Nm28Error | None:
+        """Why the last connection attempt failed (None until one did): what a program that
+        must connect once before it runs (a command-line tool) reports."""
+        return self._link.last_error
 
     def states(self) -> AsyncIterator[StateChange]:
         """State changes as they happen; ends when the session ends."""
