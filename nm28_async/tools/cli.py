@@ -34,6 +34,7 @@ from .shell.common import (
     baudrate,
     broker,
     fail,
+    one_line_per_failure,
     positive_seconds,
     say,
     seconds_or_zero,
@@ -373,7 +374,8 @@ def _run_at(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return fail("nm28 at", exc, EXIT_USAGE)
     setup_logging(args.verbose)
-    return asyncio.run(_send_at(args, prepared))
+    with one_line_per_failure():
+        return asyncio.run(_send_at(args, prepared))
 
 
 async def _send_at(args: argparse.Namespace, prepared: list[Command]) -> int:

@@ -10,7 +10,8 @@ import logging
 import math
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from ...protocol import limits
@@ -184,8 +185,61 @@ def say(text: str) -> None:
 
 
 def fail(who: str, error: BaseException | str, code: int) -> int:
+    if _holding is not None:
+        _holding.said(str(error))
     print(f"{who}: {error}", file=sys.stderr)
     return code
+
+
+class _HeldErrors(logging.Filter):
+    """Holds back the driver's ERROR records that carry just an error (`log.error("%s",
+    error)`: the engine saying why its port ended), the error's text with each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[tuple[str, logging.LogRecord]] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            record.levelno >= logging.ERROR
+            and isinstance(args, tuple)
+            and len(args) == 1
+            and isinstance(args[0], BaseException)
+        ):
+            self.held.append((str(args[0]), record))
+            return False
+        return True
+
+    def said(self, text: str) -> None:
+        """A failure line said `text`: the record of the same error is not written."""
+        self.held = [(error, record) for error, record in self.held if error != text]
+
+
+_holding: _HeldErrors | None = None
+
+
+@contextmanager
+def one_line_per_failure() -> Iterator[None]:
+    """The driver logs the error that ends its port (`socket://... lost: ...`) when it
+    happens, and the command's failure line (`fail`) says the same error: within this block
+    (after `setup_logging`), such a record is held back, dropped once a failure line said its
+    error, and written when the block ends if none did."""
+    global _holding
+    holder = _HeldErrors()
+    handlers = list(logging.getLogger("nm28_async").handlers)
+    for handler in handlers:
+        handler.addFilter(holder)
+    _holding = holder
+    try:
+        yield
+    finally:
+        _holding = None
+        for handler in handlers:
+            handler.removeFilter(holder)
+        for _, record in holder.held:
+            for handler in handlers:
+                handler.handle(record)
 
 
 def setup_logging(

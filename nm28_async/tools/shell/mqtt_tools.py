@@ -37,6 +37,7 @@ from .common import (
     fail,
     host,
     network_port,
+    one_line_per_failure,
     positive_seconds,
     setup_logging,
     text,
@@ -230,10 +231,11 @@ def _run(
     except ValueError as exc:
         return fail(who, exc, EXIT_USAGE)
     setup_logging(args.debug)
-    try:
-        code = asyncio.run(body(args, connection))
-    except Nm28Error as exc:
-        return fail(who, exc, EXIT_FAILED)
+    with one_line_per_failure():
+        try:
+            code = asyncio.run(body(args, connection))
+        except Nm28Error as exc:
+            return fail(who, exc, EXIT_FAILED)
     return code
 
 
