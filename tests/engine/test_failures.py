@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
+from support.engine_watch import ReadWatch, started
 from support.rig import wait_until
 from support.scripted_module import (
     Exchange,
@@ -35,9 +36,10 @@ def csq_after_first_hang() -> Handler:
 
 @pytest.mark.asyncio
 async def test_missing_ok_times_out_and_late_ok_is_not_taken_for_the_next_answer() -> None:
+    watch = ReadWatch()
     async with (
         ScriptedModule({"AT+CSQ": csq_after_first_hang()}) as mod,
-        nm.Modem.open(mod.port, command_timeout=0.3) as modem,
+        nm.Modem.open(mod.port, command_timeout=0.3, opener=watch.open) as modem,
     ):
         started = time.monotonic()
         with pytest.raises(nm.Nm28Error) as timed_out:
@@ -45,8 +47,10 @@ async def test_missing_ok_times_out_and_late_ok_is_not_taken_for_the_next_answer
         assert isinstance(timed_out.value, TimeoutError)
         assert time.monotonic() - started > 0.2
         assert "within 0.3 s" in str(timed_out.value)  # its own timeout, not a default
+        mark = watch.mark
         await mod.send("OK")  # the stray, late OK of the timed-out command
-        await asyncio.sleep(0.05)
+        await watch.wait_read(b"OK", mark)  # ... read before the next command is asked
+        assert modem.statistics.late_finals == 1
         assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 20,99"]
         assert await asyncio.wait_for(modem.command("AT+CSQ"), 10.0) == ["+CSQ: 20,99"]
 
@@ -54,12 +58,14 @@ async def test_missing_ok_times_out_and_late_ok_is_not_taken_for_the_next_answer
 @pytest.mark.asyncio
 async def test_late_ok_arriving_during_the_next_command_is_absorbed() -> None:
     state = {"late_ok_pending": False}
+    watch = ReadWatch()
 
     async def at(x: Exchange) -> None:
         if state["late_ok_pending"]:  # the late OK shows up just before this AT's own
             state["late_ok_pending"] = False
+            mark = watch.mark
             await x.module.send("OK")  # the late OK of AT+CGMR (not this AT's final)
-            await asyncio.sleep(0.05)
+            await watch.wait_read(b"OK", mark)  # ... read on its own
         await x.send("OK")
 
     async def first_hangs(x: Exchange) -> None:
@@ -68,7 +74,7 @@ async def test_late_ok_arriving_during_the_next_command_is_absorbed() -> None:
     script: Script = {"AT": at, "AT+CGMR": first_hangs, "AT+CSQ": ["+CSQ: 7,0", "OK"]}
     async with (
         ScriptedModule(script) as mod,
-        nm.Modem.open(mod.port, command_timeout=0.3) as modem,
+        nm.Modem.open(mod.port, command_timeout=0.3, opener=watch.open) as modem,
     ):
         with pytest.raises(nm.Nm28TimeoutError):
             await modem.command("AT+CGMR")
@@ -79,14 +85,13 @@ async def test_late_ok_arriving_during_the_next_command_is_absorbed() -> None:
 
 @pytest.mark.asyncio
 async def test_missing_result_line_times_out_with_result_timeout() -> None:
-    async def open_late(x: Exchange) -> None:
-        await x.ok()  # and never a +MQTTOPEN
-        x.later(0.6, "+MQTTOPEN: 0,0")  # ... until far too late
-
-    open_ = InTurn(open_late, reply("OK", "+MQTTOPEN: 0,0"))
+    open_ = InTurn(Exchange.ok, reply("OK", "+MQTTOPEN: 0,0"))  # the first: no +MQTTOPEN
+    watch = ReadWatch()
     async with (
         ScriptedModule({"AT+MQTTOPEN=*": open_}) as mod,
-        nm.Modem.open(mod.port, command_timeout=2.0, result_timeout=0.3) as modem,
+        nm.Modem.open(
+            mod.port, command_timeout=2.0, result_timeout=0.3, opener=watch.open
+        ) as modem,
     ):
         client = modem.client(0)
         started = time.monotonic()
@@ -96,7 +101,9 @@ async def test_missing_result_line_times_out_with_result_timeout() -> None:
         assert time.monotonic() - started > 0.2
         assert "no result line within 0.3 s" in str(timed_out.value)
         assert client.state is nm.ClientState.CLOSED
-        await asyncio.sleep(0.5)  # the late result arrives: nobody awaits it any more
+        mark = watch.mark
+        await mod.send("+MQTTOPEN: 0,0")  # the result, far too late: nobody awaits it any more
+        await watch.wait_read(b"+MQTTOPEN: 0,0", mark)
         await asyncio.wait_for(client.open("h", 1883), 10.0)
         assert modem.client(0).state is nm.ClientState.OPEN
 
@@ -146,9 +153,8 @@ async def test_bad_arguments_write_nothing() -> None:
         for index in (6, -1):
             with pytest.raises(ValueError, match="client_index"):
                 modem.client(index)
-        await asyncio.sleep(0.1)
-        assert mod.rx_after_sync() == b""
-        # ... and the modem still works.
+        # ... and the modem still works; the module got its command and nothing before it
+        # (the line keeps order: anything a refused call wrote would have come first).
         assert await c.subscribe("ok", 1) == 1
         sent = mod.rx_after_sync()
         assert sent.startswith(b"AT+MQTTSUB=0,")
@@ -161,19 +167,26 @@ async def test_bad_arguments_write_nothing() -> None:
 
 @pytest.mark.asyncio
 async def test_no_payload_byte_before_the_prompt() -> None:
+    watch = ReadWatch()
+
     async def slow_prompt(x: Exchange) -> None:
-        await asyncio.sleep(0.3)  # any byte written now is a violation (checked by the module)
+        # The prompt is held back while the engine reads line after line (none of them a
+        # prompt): any byte written meanwhile is a violation (checked by the module).
+        for line in ("+CEREG: 1,5", "CONNECTING", "+CSQ: 20,99"):
+            mark = watch.mark
+            await x.module.send(line)
+            await watch.wait_read(line.encode(), mark)
         await x.read_payload(int(x.args[6]))
         await x.send(f"+MQTTPUBEX: 0,{x.msg_id},0", "OK")
 
     async with (
         ScriptedModule({"AT+MQTTPUBEX=*": slow_prompt}) as mod,
-        nm.Modem.open(mod.port) as modem,
+        nm.Modem.open(mod.port, opener=watch.open) as modem,
     ):
         assert await asyncio.wait_for(modem.client(0).publish("t", b"0123456789"), 10.0) == 1
-        command_at = next(t for t, chunk in mod.received if chunk.startswith(b"AT+MQTTPUBEX"))
+        prompt_at = next(t for t, chunk in mod.sent if b"CONNECT\r" in chunk)
         payload_at = next(t for t, chunk in mod.received if b"0123456789" in chunk)
-        assert payload_at - command_at >= 0.25
+        assert payload_at >= prompt_at
         assert mod.payloads == [('AT+MQTTPUBEX=0,1,0,0,0,"t",10', b"0123456789")]
 
 
@@ -187,9 +200,14 @@ async def test_error_instead_of_prompt_fails_publish_and_writes_nothing(answer: 
         client = modem.client(0)
         with pytest.raises(nm.CommandError):
             await asyncio.wait_for(client.publish("t", b"secret payload"), 10.0)
-        await asyncio.sleep(0.1)
-        assert mod.rx_after_sync() == b'AT+MQTTPUBEX=0,1,0,0,0,"t",14\r'
         assert await asyncio.wait_for(client.subscribe("s", 1), 10.0) == 1
+        # The line keeps order: a payload written after the refusal would come before the SUB.
+        publish = b'AT+MQTTPUBEX=0,1,0,0,0,"t",14\r'
+        sent = mod.rx_after_sync()
+        assert sent.startswith(publish)
+        assert sent[len(publish) :].startswith(b"AT+MQTTSUB=0,")
+        assert sent[len(publish) :].endswith(b',"s",1\r')
+        assert sent.count(b"\r") == 2
         assert mod.payloads == []
 
 
@@ -260,8 +278,7 @@ async def test_overflow_policy_counts_and_never_blocks_the_reader(policy: nm.Ove
             chunk = b"".join(
                 recv_urc(0, n + 1, "flood", b"%064d" % n) for n in range(start, start + 100)
             )
-            await mod.send(chunk)
-            await asyncio.sleep(0)
+            await mod.send(chunk)  # waits while the pty is full: the engine reads meanwhile
         flood_done.set()
 
     async with (
@@ -315,15 +332,14 @@ async def test_port_lost_fails_everything_promptly() -> None:
         await mod.wait_for("AT+MQTTSUB=*")
         awaiting_final = asyncio.create_task(modem.command("AT+CGMR"))
         await mod.wait_for("AT+CGMR")
-        messages = asyncio.create_task(drain_messages(modem.client(0)))
-        urcs = asyncio.create_task(drain_urcs(modem))
-        await asyncio.sleep(0.05)
-        started = time.monotonic()
+        messages = await started(drain_messages(modem.client(0)))  # waiting for a message
+        urcs = await started(drain_urcs(modem))
+        began = time.monotonic()
         mod.close_port()
         for task in (awaiting_result, awaiting_final, messages, urcs):
             with pytest.raises(nm.Nm28Error):
                 await asyncio.wait_for(task, 10.0)
-        assert time.monotonic() - started < 10.0
+        assert time.monotonic() - began < 10.0
         assert isinstance(awaiting_final.exception(), nm.PortLostError)
         assert modem.closed
         with pytest.raises(nm.Nm28Error):
@@ -347,18 +363,17 @@ async def test_closing_the_modem_fails_pending_calls_and_ends_iterators() -> Non
             queued = asyncio.create_task(modem.client(3).open("h", 1883))  # waits for the channel
             await mod.send(recv_urc(2, 1, "t", b"before close"))
             await wait_until(lambda: modem.client(2).queued_messages == 1, 20, "one queued")
-            messages = asyncio.create_task(drain_messages(modem.client(2)))
-            idle = asyncio.create_task(drain_messages(modem.client(5)))
-            urcs = asyncio.create_task(drain_urcs(modem))
-            await asyncio.sleep(0.05)
-            started = time.monotonic()
+            messages = await started(drain_messages(modem.client(2)))
+            idle = await started(drain_messages(modem.client(5)))  # waiting for a message
+            urcs = await started(drain_urcs(modem))
+            began = time.monotonic()
         for task in (awaiting_result, awaiting_final, queued):
             with pytest.raises(nm.ModemClosedError):
                 await asyncio.wait_for(task, 10.0)
         assert [m.payload for m in await asyncio.wait_for(messages, 10.0)] == [b"before close"]
         assert await asyncio.wait_for(idle, 10.0) == []
         assert await asyncio.wait_for(urcs, 10.0) == []
-        assert time.monotonic() - started < 10.0
+        assert time.monotonic() - began < 10.0
         assert modem.closed
         with pytest.raises(nm.ModemClosedError):
             await modem.command("AT")
@@ -435,7 +450,8 @@ async def test_password_appears_in_no_log_repr_or_error(caplog: pytest.LogCaptur
     caplog.set_level(logging.DEBUG)
     errors: list[BaseException] = []
     async with ScriptedModule(script) as mod:
-        async with nm.Modem.open(mod.port, command_timeout=0.3) as modem:
+        # result_timeout bounds the fourth CONN's final code too (a network-bound command).
+        async with nm.Modem.open(mod.port, command_timeout=0.3, result_timeout=0.5) as modem:
             client = modem.client(0)
             await client.connect("dev", "user", PASSWORD)
             for _ in range(3):
@@ -462,7 +478,6 @@ async def test_password_appears_in_no_log_repr_or_error(caplog: pytest.LogCaptur
 @pytest.mark.asyncio
 async def test_reboot_banner_fails_the_command_in_flight() -> None:
     async def reboot(x: Exchange) -> None:
-        await asyncio.sleep(0.05)
         x.module.echo = True  # a rebooted module has echo on again
         await x.send("RDY")
 

@@ -8,6 +8,7 @@ import os
 import pty
 
 import pytest
+from support.engine_watch import ReadWatch, started
 from support.scripted_module import Exchange, Script, ScriptedModule, never, recv_urc, reply
 
 import nm28_async as nm
@@ -17,12 +18,13 @@ PASSWORD = "s3cr3t-Pa55"
 
 @pytest.mark.asyncio
 async def test_late_prompt_never_turns_the_next_command_into_payload() -> None:
-    """CONNECT comes 1.5 s after the publish with command_timeout=1: the publish times out
-    (its outcome unknown), the AT+MQTTCONN after it waits for the publish's final code, and
-    only the given payload is ever written in data mode."""
+    """CONNECT comes only once the publish has timed out (its outcome unknown): the
+    AT+MQTTCONN after it waits for the publish's final code, and only the given payload is
+    ever written in data mode."""
+    timed_out = asyncio.Event()
 
     async def late_prompt(x: Exchange) -> None:
-        await x.sleep(1.5)
+        await timed_out.wait()
         await x.read_payload(int(x.args[6]))
         await x.send(f"+MQTTPUBEX: 0,{x.msg_id},0", "OK")
 
@@ -32,12 +34,14 @@ async def test_late_prompt_never_turns_the_next_command_into_payload() -> None:
     }
     async with (
         ScriptedModule(script) as mod,
-        nm.Modem.open(mod.port, command_timeout=1.0) as modem,
+        nm.Modem.open(mod.port, command_timeout=0.3) as modem,
     ):
         client = modem.client(0)
         with pytest.raises(nm.Nm28TimeoutError, match="outcome is unknown"):
             await client.publish("t", b"telemetry")
-        await asyncio.wait_for(client.connect("id", "user", PASSWORD), 30)
+        connecting = await started(client.connect("id", "user", PASSWORD))  # held back
+        timed_out.set()
+        await asyncio.wait_for(connecting, 30)
         assert [data for _, data in mod.payloads] == [b"telemetry"]
         assert mod.lines[-2:] == [
             'AT+MQTTPUBEX=0,1,0,0,0,"t",9',
@@ -190,16 +194,20 @@ async def test_receive_topic_with_a_comma_and_forged_lines_end_to_end_of_the_pty
 
 @pytest.mark.asyncio
 async def test_a_paced_stream_is_read_by_the_rest_timer_and_a_hang_up_still_ends_it() -> None:
-    """A message every few ms: the port rests, and each rest's timer reads what gathered
-    (rest after rest, the loop not watching the port). Every message arrives in order, and
-    the module going away during a rest still ends the modem with PortLostError."""
+    """A few messages at a time, the next few once the engine has read them: the port
+    rests, and each rest's timer reads what gathered (rest after rest, the loop not watching
+    the port). Every message arrives in order, and the module going away during a rest
+    still ends the modem with PortLostError."""
+    watch = ReadWatch()
     async with (
         ScriptedModule() as mod,
-        nm.Modem.open(mod.port, read_coalescing=0.05) as modem,
+        nm.Modem.open(mod.port, read_coalescing=0.05, opener=watch.open) as modem,
     ):
         for n in range(60):
-            await mod.send(recv_urc(n % 6, n + 1, "t", b"p%02d" % n))
-            await asyncio.sleep(0.003)
+            payload = b"p%02d" % n
+            await mod.send(recv_urc(n % 6, n + 1, "t", payload))
+            if n % 3 == 2:
+                await watch.wait_read(payload + b"\r\n")
         for index in range(6):
             messages = modem.client(index).messages()
             got = [(await asyncio.wait_for(anext(messages), 10)).payload for _ in range(10)]

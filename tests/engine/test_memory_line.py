@@ -1,4 +1,4 @@
-"""The engine on an in-memory line: each step waits on what the engine wrote, not on sleeps."""
+"""The engine on an in-memory line: each step waits on what the engine wrote, not on time."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from support.engine_watch import ReadWatch
 
 import nm28_async as nm
 from nm28_async.engine import MemoryLine
@@ -82,17 +83,19 @@ async def test_an_echoed_password_split_at_every_byte_reaches_neither_recording_
     caplog.set_level(logging.DEBUG, logger="nm28_async.wire")
     line = MemoryLine()
     record = tmp_path / "wire.jsonl"
+    watch = ReadWatch(line.open)
     opening = asyncio.create_task(_synchronised(line))
-    async with nm.Modem.open("memory", opener=line.open, record=record) as modem:
+    async with nm.Modem.open("memory", opener=watch.open, record=record) as modem:
         at = await asyncio.wait_for(opening, LIMIT)
         connecting = asyncio.create_task(modem.client(0).connect("id", "user", "pa55word"))
         at = await asyncio.wait_for(line.wait_written(b"AT+MQTTCONN=0", at), LIMIT)
         echo = b'AT+MQTTCONN=0,"id","user","pa55word"\r'
-        for byte in echo:  # a module that echoes one byte per read
+        reads = watch.reads
+        for byte in echo:  # a module that echoes one byte per read (each send is one read)
             line.send(bytes([byte]))
-            await asyncio.sleep(0)
         line.send(b"\r\nOK\r\n\r\n+MQTTCONN: 0,0,0\r\n")
         await asyncio.wait_for(connecting, LIMIT)
+        assert watch.reads - reads == len(echo) + 1
     rx = b"".join(
         r.data for r in map(decode_record, record.read_text().splitlines()) if r.direction == "rx"
     )

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 
 import pytest
+from support.engine_watch import started
 
 from nm28_async.engine.queues import MessageQueue
 from nm28_async.errors import Nm28Error, QueueOverflowError
@@ -66,10 +67,9 @@ async def test_fail_wakes_waiting_reader() -> None:
     queue: MessageQueue[int] = MessageQueue(1, Overflow.FAIL)
     queue.put_nowait(1)
     assert await queue.get() == 1
-    reader = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
+    reader = await started(queue.get())
     queue.put_nowait(2)
-    queue.put_nowait(3)  # overflows while the reader sleeps
+    queue.put_nowait(3)  # overflows while the reader waits
     with pytest.raises(QueueOverflowError):
         await asyncio.wait_for(reader, 1)
     assert await queue.get() == 2
@@ -79,8 +79,7 @@ async def test_fail_wakes_waiting_reader() -> None:
 async def test_waiting_reader_gets_put_item() -> None:
     """get() waits for put_nowait()."""
     queue: MessageQueue[int] = MessageQueue(2, Overflow.DROP_OLDEST)
-    reader = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
+    reader = await started(queue.get())
     assert not reader.done()
     queue.put_nowait(7)
     assert await asyncio.wait_for(reader, 1) == 7
@@ -90,8 +89,7 @@ async def test_waiting_reader_gets_put_item() -> None:
 async def test_cancelled_reader_does_not_lose_items() -> None:
     """A cancelled get() leaves the queue usable and the item in it."""
     queue: MessageQueue[int] = MessageQueue(2, Overflow.DROP_OLDEST)
-    reader = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
+    reader = await started(queue.get())
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
@@ -129,8 +127,7 @@ async def test_close_with_error() -> None:
 async def test_close_wakes_waiting_reader() -> None:
     """A reader waiting on an empty queue ends when it is closed."""
     queue: MessageQueue[int] = MessageQueue(1, Overflow.DROP_OLDEST)
-    reader = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
+    reader = await started(queue.get())
     queue.close(Nm28Error("closed"))
     with pytest.raises(Nm28Error, match="closed"):
         await asyncio.wait_for(reader, 1)

@@ -94,23 +94,29 @@ async def test_result_line_before_or_after_ok(op: str, order: str) -> None:
 
 @pytest.mark.asyncio
 async def test_retransmission_progress_is_not_the_end() -> None:
+    release = asyncio.Event()
+
     async def sub(x: Exchange) -> None:
-        await x.send("+MQTTSUB: 0,1,1,1", "OK")  # progress before OK
-        x.later(0.05, "+MQTTSUB: 0,1,1,2")
-        x.later(0.4, "+MQTTSUB: 0,1,0,1")
+        await x.send("+MQTTSUB: 0,1,1,1", "OK", "+MQTTSUB: 0,1,1,2")  # progress around OK
+        await release.wait()
+        await x.module.send("+MQTTSUB: 0,1,0,1")
 
     async def conn(x: Exchange) -> None:
-        await x.ok()
-        x.later(0.05, "+MQTTCONN: 0,1,0")
-        x.later(0.4, "+MQTTCONN: 0,0,0")
+        await x.send("OK", "+MQTTCONN: 0,1,0")  # progress after OK
+        await release.wait()
+        await x.module.send("+MQTTCONN: 0,0,0")
 
     script: Script = {"AT+MQTTSUB=*": sub, "AT+MQTTCONN=*": conn}
     async with ScriptedModule(script) as mod, nm.Modem.open(mod.port) as modem:
         client = modem.client(0)
         for call, expected in ((client.subscribe("t", 1), 1), (client.connect("id"), None)):
+            release.clear()
             task = asyncio.ensure_future(call)
-            await asyncio.sleep(0.25)  # both progress lines have arrived by now
+            # A command after it: its answer comes after the progress lines, so once it is
+            # back they have been read, and a call that took one for its result has ended.
+            assert await asyncio.wait_for(modem.command("AT"), 10.0) == []
             assert not task.done(), "a retransmission notice was taken for the result"
+            release.set()
             assert await asyncio.wait_for(task, 10.0) == expected
         assert client.state is nm.ClientState.CONNECTED
 
@@ -319,11 +325,13 @@ async def test_result_codes_are_translated() -> None:
 
 @pytest.mark.asyncio
 async def test_result_line_of_another_client_or_msg_id_is_not_taken() -> None:
+    release = asyncio.Event()
+
     async def sub(x: Exchange) -> None:
-        await x.ok()
         # A result for another client and another msg id first: neither is ours.
-        x.later(0.02, "+MQTTSUB: 1,1,0,2", "+MQTTSUB: 0,9,0,2")
-        x.later(0.3, "+MQTTSUB: 0,1,0,1")
+        await x.send("OK", "+MQTTSUB: 1,1,0,2", "+MQTTSUB: 0,9,0,2")
+        await release.wait()
+        await x.module.send("+MQTTSUB: 0,1,0,1")
 
     async with (
         ScriptedModule({"AT+MQTTSUB=*": sub}) as mod,
@@ -331,8 +339,10 @@ async def test_result_line_of_another_client_or_msg_id_is_not_taken() -> None:
     ):
         task = asyncio.create_task(modem.client(0).subscribe("t", 1))
         await mod.wait_for("AT+MQTTSUB=*")
-        await asyncio.sleep(0.15)
+        # Answered after the foreign results: once it is back, they have been read.
+        assert await asyncio.wait_for(modem.command("AT"), 10.0) == []
         assert not task.done()
+        release.set()
         assert await asyncio.wait_for(task, 10.0) == 1
 
 
