@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..bridge import cli as bridge_cli
 from ..protocol.broker_url import FORM, BrokerUrl
 from .shell import console, mqtt_tools
 from .shell.common import (
@@ -429,6 +430,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
         "at": _add_at(subparsers),
         "sub": mqtt_tools.add_sub(subparsers),
         "pub": mqtt_tools.add_pub(subparsers),
+        "bridge": bridge_cli.add_parser(subparsers),
     }
     return parser, runners
 
