@@ -56,7 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "module", nargs="?", metavar="PORT",
         help="the module's device path or pyserial URL (or module = ... in the config)",
     )  # fmt: skip
-    p.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file")
+    p.add_argument(
+        "--config", metavar="FILE.toml",
+        help="read options from a TOML file (default: none; flags override it)",
+    )  # fmt: skip
     p.add_argument(
         "-h", "--host", help="the cloud broker's host, as the module dials it (required)"
     )
@@ -66,7 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("-i", "--id", metavar="ID", help="cloud client id (default: nm28-bridge)")
     p.add_argument("-u", "--username", help="cloud user name (default: none)")
-    p.add_argument("-P", "--pw", dest="password", metavar="PASSWORD", help="cloud password")
+    p.add_argument(
+        "-P", "--pw", dest="password", metavar="PASSWORD", help="cloud password (default: none)"
+    )  # fmt: skip
     p.add_argument(
         "--client", type=whole("a client index", limits.CLIENT_INDEXES), metavar="N",
         help="which of the module's clients, 0..5 (default: 0)",
@@ -88,16 +93,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument(
         "--forward", action="append", metavar="FILTER",
-        help="carry local messages matching FILTER to the cloud (repeatable)",
+        help="carry local messages matching FILTER to the cloud (repeatable; default: none)",
     )  # fmt: skip
     p.add_argument(
         "--receive", action="append", metavar="FILTER",
-        help="carry cloud messages matching FILTER to the local broker (repeatable)",
+        help="carry cloud messages matching FILTER to the local broker (repeatable; default: none)",
     )  # fmt: skip
     p.add_argument(
         "--topic", action="append", metavar="LINE",
         help="a mosquitto bridge topic line: 'PATTERN [out|in|both [QOS [LOCAL REMOTE]]]' "
-        "(repeatable)",
+        "(repeatable; default: none)",
     )  # fmt: skip
     p.add_argument(
         "-q", "--qos", type=whole("a QoS", limits.QOS_LEVELS),
@@ -106,7 +111,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store", metavar="PATH",
         help="the durable outbox (sqlite); without it the outbox is in memory and a crash "
-        "loses what it holds",
+        "loses what it holds (default: in memory)",
     )  # fmt: skip
     p.add_argument(
         "--outbox-size", type=whole("a size", range(1, 1 << 31)), metavar="N",
@@ -121,7 +126,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="drop outbox messages older than S seconds (default: never)",
     )  # fmt: skip
     p.add_argument(
-        "--metrics", metavar="HOST:PORT", help="serve /metrics and /healthz (port 0: any free)"
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve /metrics and /healthz (port 0: any free; default: not served)",
     )
     p.add_argument(
         "--backoff-initial", type=positive_seconds, metavar="S",
@@ -149,7 +156,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument(
         "-d", "--debug", action="store_const", const=True,
-        help="show the wire trace and the bridge's INFO lines on stderr, secrets masked",
+        help="show the wire trace and the bridge's INFO lines on stderr, secrets masked "
+        "(default: off)",
     )  # fmt: skip
 
 

@@ -49,6 +49,10 @@ class OutboxStore(abc.ABC):
         """Release what the store holds; later calls raise OutboxError."""
 
     def _publish(self, tally: Tally) -> None:
+        """Take the tally an operation left; wake the waiters only if it changed (a peek
+        that changed nothing must not wake `next()`, which would then peek again at once)."""
+        if tally == self._tally:
+            return
         self._tally = tally
         if self._changed is not None:
             self._changed.set()
